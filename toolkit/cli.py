@@ -1,0 +1,345 @@
+"""The ``recovery`` command line.
+
+Exit codes: 0 success; 2 refused input or invalid option (one line on stderr naming
+the file, row, column and reason); 3 store busy; 1 an internal error (one line; set
+``RECOVERY_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.exceptions import IngestError, OptionError, StoreBusyError, ToolkitError
+from toolkit.ingest._base import ReadOptions
+from toolkit.store import DEFAULT_STORE, IngestReport, Store
+
+app = typer.Typer(
+    name="recovery",
+    help="Relate training logs and pain diaries to recovery outcomes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")]
+
+
+def _err(message: str) -> None:
+    typer.echo(f"recovery: {' '.join(message.split())}", err=True)
+
+
+def _run(fn: Callable[[], Any]) -> None:
+    """Run a command body, turning every error into one line and an exit code."""
+    try:
+        fn()
+    except (IngestError, OptionError, typer.BadParameter) as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    except StoreBusyError as exc:
+        _err(str(exc))
+        raise typer.Exit(3) from None
+    except ToolkitError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if os.environ.get("RECOVERY_DEBUG"):
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc} (set RECOVERY_DEBUG=1 for details)")
+        raise typer.Exit(1) from None
+
+
+def _parse_map(items: list[str] | None) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise OptionError(f"--map expects FIELD=HEADER pairs (e.g. date=Datum), got {part!r}")
+            mapping[key.strip().lower()] = value.strip()
+    return mapping
+
+
+def _options(
+    fmt: str | None,
+    weight_unit: str | None,
+    tz: str | None,
+    day_start_hour: int,
+    encoding: str | None,
+    mapping: list[str] | None,
+    pain_scale: str | None,
+) -> ReadOptions:
+    if tz is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise OptionError(f"--tz must be an IANA zone such as Europe/London, got {tz!r}") from None
+    return ReadOptions(
+        format=fmt,
+        weight_unit=(weight_unit or "kg").lower().rstrip("s"),  # type: ignore[arg-type]
+        weight_unit_given=weight_unit is not None,
+        tz=tz,
+        day_start_hour=day_start_hour,
+        encoding=encoding,
+        column_map=_parse_map(mapping),
+        pain_scale=pain_scale,
+    )
+
+
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Force a reader (see `recovery formats`).")]
+UnitOpt = Annotated[
+    str | None, typer.Option("--weight-unit", help="Unit of weights in files that carry none: kg or lb [default: kg].")
+]
+TzOpt = Annotated[str | None, typer.Option("--tz", help="IANA zone for times without offset [default: this machine's].")]
+DayOpt = Annotated[int, typer.Option("--day-start-hour", min=0, max=23, help="Local hour a new day starts.")]
+EncOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding when not UTF-8 (e.g. latin-1).")]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Column mapping for generic CSVs: FIELD=HEADER[,FIELD=HEADER...]."),
+]
+ScaleOpt = Annotated[str | None, typer.Option("--pain-scale", help="Scale of a generic pain column: nrs or vas100.")]
+
+
+def _summary(report: IngestReport) -> str:
+    verb = "would add" if report.dry_run else "added"
+    lines = [
+        f"{Path(report.file).name}: {report.format} ({report.layout}), patient {report.patient_id}",
+        f"  rows read {report.rows_read} = {verb} {report.rows_accepted} + duplicate "
+        f"{report.rows_duplicate} + quarantined {report.rows_quarantined}",
+    ]
+    if report.first_date:
+        lines.append(f"  dates {report.first_date} → {report.last_date}")
+    if report.quarantined_by_reason:
+        reasons = ", ".join(f"{k} {v}" for k, v in report.quarantined_by_reason.items())
+        lines.append(f"  quarantined by reason: {reasons}")
+    lines.extend(f"  ! {w}" for w in report.warnings)
+    lines.extend(f"  assumed {k}: {v}" for k, v in report.assumptions.items())
+    return "\n".join(lines)
+
+
+def _emit(reports: list[IngestReport], as_json: bool) -> None:
+    for r in reports:
+        typer.echo(json.dumps(r.to_dict(), ensure_ascii=False, default=str) if as_json else _summary(r))
+
+
+def _ingest(files: list[Path], patient: str, store: Path | None, options: ReadOptions, *, dry_run: bool, as_json: bool) -> None:
+    from rich.progress import Progress
+
+    target = Store(store)
+    show = sys.stderr.isatty() and not as_json
+    with Progress(transient=True, disable=not show) as bar:
+        task = bar.add_task("reading", total=len(files))
+
+        def advance(name: str) -> None:
+            bar.update(task, description=f"reading {Path(name).name}")
+            bar.advance(task, 0.5)
+
+        reports = target.ingest(files, patient_id=patient, options=options, dry_run=dry_run, progress=advance)
+    _emit(reports, as_json)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Export files (CSV, FHIR JSON, Apple Health XML/zip).")],
+    patient: Annotated[str, typer.Option("--patient", help="Patient id (created when new).")],
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    weight_unit: UnitOpt = None,
+    tz: TzOpt = None,
+    day_start_hour: DayOpt = 4,
+    encoding: EncOpt = None,
+    mapping: MapOpt = None,
+    pain_scale: ScaleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest exports into the store (one transaction: all files or nothing)."""
+    _run(lambda: _ingest(files, patient, store, _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale), dry_run=False, as_json=as_json))
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Export files to check.")],
+    patient: Annotated[str, typer.Option("--patient", help="Compare with this patient's stored data.")] = "validate",
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    weight_unit: UnitOpt = None,
+    tz: TzOpt = None,
+    day_start_hour: DayOpt = 4,
+    encoding: EncOpt = None,
+    mapping: MapOpt = None,
+    pain_scale: ScaleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry run: the same report as ingest, writing nothing."""
+    _run(lambda: _ingest(files, patient, store, _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale), dry_run=True, as_json=as_json))
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise OptionError(f"{flag} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+def patient(
+    patient_id: Annotated[str, typer.Argument(help="Patient id.")],
+    store: StoreOpt = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    condition: Annotated[str | None, typer.Option("--condition")] = None,
+    surgery_date: Annotated[str | None, typer.Option("--surgery-date", help="YYYY-MM-DD")] = None,
+    programme_start: Annotated[str | None, typer.Option("--programme-start", help="YYYY-MM-DD")] = None,
+    planned: Annotated[float | None, typer.Option("--planned-sessions-per-week")] = None,
+    bodyweight: Annotated[float | None, typer.Option("--bodyweight-kg")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create or update a patient's record."""
+
+    def body() -> None:
+        record = Store(store).upsert_patient(
+            patient_id,
+            name=name,
+            condition=condition,
+            surgery_date=_date(surgery_date, "--surgery-date"),
+            programme_start_date=_date(programme_start, "--programme-start"),
+            planned_sessions_per_week=planned,
+            bodyweight_kg=bodyweight,
+        )
+        if as_json:
+            typer.echo(json.dumps(record, default=str))
+        else:
+            typer.echo("\n".join(f"{k}: {v}" for k, v in record.items() if v is not None))
+
+    _run(body)
+
+
+@app.command()
+def patients(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List patients with their counts and date ranges."""
+
+    def body() -> None:
+        frame = Store(store).patients()
+        if as_json:
+            for row in frame.to_dicts():
+                typer.echo(json.dumps(row, default=str))
+            return
+        if frame.height == 0:
+            typer.echo("no patients yet (recovery ingest FILE --patient ID)")
+            return
+        cols = ["patient_id", "name", "sessions", "sets", "pain_entries", "outcome_measures",
+                "quarantined_errors", "first_date", "last_date", "bodyweight_kg", "planned_sessions_per_week",
+                "surgery_date", "programme_start_date"]
+        typer.echo(_table(frame.select(cols).to_dicts(), cols))
+
+    _run(body)
+
+
+@app.command()
+def quarantine(
+    patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
+    store: StoreOpt = None,
+    include_info: Annotated[bool, typer.Option("--all", help="Also list informational rows (rest timers, unfilled sets).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What was refused and why, row by row."""
+
+    def body() -> None:
+        import polars as pl
+
+        frame = Store(store).table("quarantine", patient_id=patient)
+        if not include_info:
+            frame = frame.filter(pl.col("severity") == "error")
+        frame = frame.unique(["file_name", "source_line", "reason"], keep="last", maintain_order=True)
+        if as_json:
+            for row in frame.to_dicts():
+                typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+            return
+        if frame.height == 0:
+            typer.echo(f"nothing quarantined for {patient}" + ("" if include_info else " (use --all for informational rows)"))
+            return
+        cols = ["file_name", "source_line", "column_name", "reason", "message", "raw_text"]
+        typer.echo(_table(frame.select(cols).to_dicts(), cols))
+
+    _run(body)
+
+
+@app.command()
+def formats() -> None:
+    """List the readers and what they read."""
+    from toolkit.ingest import readers
+
+    for spec in readers():
+        typer.echo(f"{spec.name:16} {spec.kind:9} {spec.description}")
+
+
+DEMO_FILES = {
+    "demo-strong": ["strong_ios_v1_2020-2021.csv"],
+    "demo-strong-2025": ["strong_v3_workout_number_2025-09.csv", "strong_v4_2025-10.csv"],
+    "demo-hevy": ["hevy_kg_2024-2025.csv"],
+}
+
+
+@app.command()
+def demo(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest the shipped genuine exports into a store and print a summary."""
+
+    def body() -> None:
+        target = Store(store)
+        folder = resources.files("toolkit") / "data" / "demo"
+        reports = []
+        for pid, names in DEMO_FILES.items():
+            files = [(n, (folder / n).read_bytes()) for n in names]
+            reports.extend(target.ingest(files, patient_id=pid, options=ReadOptions(tz="UTC")))
+        _emit(reports, as_json)
+        if not as_json:
+            typer.echo(f"\nstore: {target.path}")
+            patients_cmd = target.patients()
+            cols = ["patient_id", "sessions", "sets", "pain_entries", "first_date", "last_date"]
+            typer.echo(_table(patients_cmd.select(cols).to_dicts(), cols))
+
+    _run(body)
+
+
+def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    def cell(v: Any) -> str:
+        text = "" if v is None else str(v)
+        text = " ".join(text.split())
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    widths = {c: max([len(c)] + [len(cell(r[c])) for r in rows]) for c in cols}
+    out = ["  ".join(c.ljust(widths[c]) for c in cols)]
+    out += ["  ".join(cell(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

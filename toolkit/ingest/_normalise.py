@@ -1,0 +1,290 @@
+"""From a reader's input frames to canonical rows: time zones, days, catalogue, keys.
+
+One code path for every reader:
+
+1. **Time.** A naive local time is placed in the zone ``tz`` (DST-ambiguous times
+   take the earlier instant; times inside a DST gap are quarantined as ``bad_date``);
+   an instant from a file with an offset is kept as is. The ``local_date`` is the
+   calendar day in ``tz`` after shifting by ``day_start_hour`` (a 00:40 session
+   belongs to the evening before); date-only rows keep their date.
+2. **Catalogue.** Exercise names are mapped through the editable catalogue
+   (:mod:`toolkit.ingest.catalogue`); an unknown name is kept verbatim, marked
+   unmapped and reported.
+3. **Natural keys.** Each set, pain entry and measure gets a stable key so that a
+   re-upload or an overlapping newer export adds nothing twice. Apps that number
+   their sets are keyed by position (patient, app, session start, exercise, set
+   number); apps that do not (FitNotes, Fitbod) by content (… exercise, reps, kg,
+   seconds, metres). In both, identical keys *within one file* are numbered in file
+   order (occurrence 0, 1, 2, …): three identical sets of 10 × 40 kg are three sets,
+   and the same three rows in a later export get the same three keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from toolkit.exceptions import Reason
+from toolkit.ingest._base import ReadResult
+from toolkit.ingest._parse import SUSPECT_SESSION_S
+from toolkit.ingest.catalogue import map_exercises
+from toolkit.schema import (
+    OutcomeMeasures,
+    PainEntries,
+    Sessions,
+    Sets,
+    polars_schema,
+)
+
+__all__ = ["Normalised", "normalise"]
+
+_SEP = "\x1f"  # unit separator: cannot occur in exported text fields
+
+
+@dataclass
+class Normalised:
+    """Canonical rows of one file, before de-duplication against the store."""
+
+    sessions: pl.DataFrame | None = None
+    sets: pl.DataFrame | None = None
+    pain_entries: pl.DataFrame | None = None
+    outcome_measures: pl.DataFrame | None = None
+    quarantine: pl.DataFrame = field(default_factory=pl.DataFrame)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """The per-row table of this file (sets, pain entries or measures)."""
+        for frame in (self.sets, self.pain_entries, self.outcome_measures):
+            if frame is not None:
+                return frame
+        raise ValueError("no rows")
+
+
+def md5_hex(keys: pl.Series) -> pl.Series:
+    """MD5 of each string (hex), computed in DuckDB — stable across library versions,
+    unlike polars' own ``hash``."""
+    frame = pl.DataFrame({"k": keys})
+    con = duckdb.connect()
+    try:
+        con.register("keys_view", frame.to_arrow())
+        out = con.execute("SELECT md5(k) AS h FROM keys_view").pl()
+    finally:
+        con.close()
+    return out["h"].alias(keys.name)
+
+
+def _place_in_time(df: pl.DataFrame, tz: str, day_start_hour: int) -> pl.DataFrame:
+    placed = pl.coalesce(
+        pl.col("ts_utc"),
+        pl.col("ts_local")
+        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC"),
+    )
+    local = placed.dt.convert_time_zone(tz).dt.replace_time_zone(None)
+    shifted = local - pl.duration(hours=day_start_hour)
+    return df.with_columns(placed.alias("_utc")).with_columns(
+        local.alias("_local"),
+        pl.when(pl.col("time_known")).then(shifted.dt.date()).otherwise(local.dt.date()).alias("_date"),
+    )
+
+
+def _keyed(df: pl.DataFrame, parts: list[pl.Expr], name: str) -> pl.DataFrame:
+    """Add column ``name`` = md5 of the key parts plus the occurrence within the file."""
+    text = pl.concat_str([p.cast(pl.String).fill_null("") for p in parts], separator=_SEP)
+    df = df.with_columns(text.alias("_key")).with_columns(
+        pl.int_range(pl.len()).over("_key", order_by="_line").alias("_occ")
+    )
+    full = pl.concat_str([pl.col("_key"), pl.col("_occ").cast(pl.String)], separator=_SEP)
+    return df.with_columns(md5_hex(df.select(full.alias(name))[name])).drop("_key", "_occ")
+
+
+def _num(expr: str) -> pl.Expr:
+    """A float rounded for keys (1 g / 1 mm / 1 ms), so 12.900000000000034 = 12.9."""
+    return pl.col(expr).round(3)
+
+
+def normalise(
+    result: ReadResult,
+    *,
+    patient_id: str,
+    upload_id: str,
+    tz: str,
+    day_start_hour: int = 4,
+    catalogue: pl.DataFrame | None = None,
+) -> Normalised:
+    """Canonical frames (``toolkit.schema`` columns) for one read file.
+
+    Parameters
+    ----------
+    result
+        What the reader returned.
+    patient_id, upload_id
+        Written on every row.
+    tz
+        IANA zone for naive times and for calendar days.
+    day_start_hour
+        Local hour at which a new day starts (0–23).
+    catalogue
+        Exercise catalogue (default: the packaged one).
+
+    Returns
+    -------
+    Normalised
+        ``sessions`` and ``sets`` (workout files), ``pain_entries`` or
+        ``outcome_measures``; plus quarantine rows added here (times that do not
+        exist in ``tz``) in the reader's ``QUARANTINE_INPUT`` form, and warnings.
+    """
+    df = _place_in_time(result.data, tz, day_start_hour)
+    gap = df.filter(pl.col("_utc").is_null())
+    extra_q = gap.select(
+        "_line",
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.lit(Reason.BAD_DATE.value).alias("reason"),
+        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias("message"),
+    )
+    df = df.filter(pl.col("_utc").is_not_null())
+    common = {"patient_id": patient_id, "upload_id": upload_id}
+    out = Normalised(quarantine=extra_q)
+    if result.kind == "workout":
+        _workout(df, result, out, tz=tz, catalogue=catalogue, **common)
+    elif result.kind == "pain":
+        keyed = _keyed(
+            df,
+            [pl.lit(patient_id), pl.col("_utc"), pl.col("time_known"), pl.col("location").str.to_lowercase()],
+            "pain_id",
+        )
+        out.pain_entries = keyed.select(
+            "pain_id",
+            pl.lit(patient_id).alias("patient_id"),
+            pl.col("_utc").alias("recorded_at_utc"),
+            pl.col("_local").alias("recorded_at_local"),
+            pl.col("_date").alias("local_date"),
+            "time_known",
+            pl.lit(tz).alias("tz"),
+            "pain_nrs",
+            "pain_original",
+            "scale_original",
+            "location",
+            "notes",
+            pl.lit(result.format).alias("source_format"),
+            pl.lit(upload_id).alias("upload_id"),
+            pl.col("_line").alias("source_line"),
+        ).cast(polars_schema(PainEntries))  # type: ignore[arg-type]
+    else:
+        keyed = _keyed(df, [pl.lit(patient_id), pl.col("_utc"), pl.col("instrument")], "measure_id")
+        out.outcome_measures = keyed.select(
+            "measure_id",
+            pl.lit(patient_id).alias("patient_id"),
+            pl.col("_utc").alias("measured_at_utc"),
+            pl.col("_date").alias("local_date"),
+            "time_known",
+            "instrument",
+            "score",
+            (pl.col("instrument") == "PSFS").alias("higher_is_better"),
+            "notes",
+            pl.lit(upload_id).alias("upload_id"),
+            pl.col("_line").alias("source_line"),
+        ).cast(polars_schema(OutcomeMeasures))  # type: ignore[arg-type]
+    return out
+
+
+def _workout(
+    df: pl.DataFrame,
+    result: ReadResult,
+    out: Normalised,
+    *,
+    patient_id: str,
+    upload_id: str,
+    tz: str,
+    catalogue: pl.DataFrame | None,
+) -> None:
+    source = result.format
+    session_key = pl.concat_str(
+        [pl.lit(patient_id), pl.lit(source), pl.col("_utc").cast(pl.String)], separator=_SEP
+    )
+    df = df.with_columns(session_key.alias("_session_key"))
+    df = df.with_columns(md5_hex(df["_session_key"]).alias("session_id"))
+
+    names = df["exercise_raw"].unique(maintain_order=True)
+    mapped = map_exercises(names, catalogue).unique("exercise_raw", maintain_order=True)
+    df = df.join(mapped, on="exercise_raw", how="left", maintain_order="left")
+    unmapped = mapped.filter(~pl.col("exercise_mapped"))["exercise_raw"].to_list()
+    if unmapped:
+        shown = ", ".join(repr(n) for n in unmapped[:8]) + (" …" if len(unmapped) > 8 else "")
+        out.warnings.append(
+            f"{len(unmapped)} exercise name(s) are not in the catalogue and were kept "
+            f"verbatim, marked unmapped: {shown}"
+        )
+
+    positional = df["set_index"].is_not_null().any()
+    key_parts = [pl.lit(patient_id), pl.lit(source), pl.col("_utc"), pl.col("exercise_raw")]
+    if positional:
+        key_parts += [pl.col("set_index")]
+    else:
+        key_parts += [_num("reps"), _num("weight_kg"), _num("duration_s"), _num("distance_m"), pl.col("set_type")]
+    df = _keyed(df, key_parts, "set_id")
+
+    sessions = (
+        df.sort("_line")
+        .group_by("session_id", maintain_order=True)
+        .agg(
+            pl.col("_utc").first().alias("started_at_utc"),
+            pl.col("_local").first().alias("started_at_local"),
+            pl.col("_date").first().alias("local_date"),
+            pl.col("time_known").first(),
+            pl.col("workout_name").drop_nulls().first(),
+            pl.col("session_duration_s").drop_nulls().first().alias("_dur"),
+            pl.col("session_duration_raw").drop_nulls().first().alias("duration_raw"),
+            pl.col("workout_notes").drop_nulls().first(),
+        )
+        .with_columns(
+            pl.lit(patient_id).alias("patient_id"),
+            pl.lit(source).alias("source_app"),
+            pl.lit(tz).alias("tz"),
+            pl.when(pl.col("_dur") > SUSPECT_SESSION_S)
+            .then(None)
+            .otherwise(pl.col("_dur"))
+            .alias("duration_s"),
+            (
+                (pl.col("_dur") > SUSPECT_SESSION_S).fill_null(False)
+                | (pl.col("duration_raw").is_not_null() & pl.col("_dur").is_null())
+            ).alias("duration_suspect"),
+            pl.lit(upload_id).alias("upload_id"),
+        )
+    )
+    out.sessions = sessions.select(list(polars_schema(Sessions))).cast(polars_schema(Sessions))  # type: ignore[arg-type]
+    out.sets = df.select(
+        "set_id",
+        "session_id",
+        pl.lit(patient_id).alias("patient_id"),
+        pl.lit(source).alias("source_app"),
+        pl.col("_date").alias("local_date"),
+        "exercise_raw",
+        "exercise",
+        "exercise_mapped",
+        "equipment",
+        "movement_pattern",
+        "category",
+        "body_region",
+        "set_index",
+        "set_type",
+        "reps",
+        "weight_kg",
+        "weight_original",
+        "weight_unit_original",
+        pl.col("weight_unit_assumed").fill_null(False),
+        "distance_m",
+        "distance_original",
+        "distance_unit_original",
+        "duration_s",
+        "rpe",
+        "rest_after_s",
+        "superset_id",
+        "multiplier",
+        "notes",
+        pl.lit(upload_id).alias("upload_id"),
+        pl.col("_line").alias("source_line"),
+    ).cast(polars_schema(Sets))  # type: ignore[arg-type]

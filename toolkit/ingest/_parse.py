@@ -1,0 +1,236 @@
+"""Vectorised cell parsers shared by the readers (polars expressions, no row loops).
+
+Every parser returns null for an empty cell and for a cell it cannot read; pair it
+with :func:`unparsed` to find cells that were *not empty* yet did not parse, which the
+reader quarantines with a reason.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = [
+    "KM_TO_M",
+    "LB_TO_KG",
+    "MILE_TO_M",
+    "SUSPECT_SESSION_S",
+    "converted_pounds",
+    "describe_lines",
+    "distance_unit",
+    "duration_seconds",
+    "english_months",
+    "find_column",
+    "number",
+    "parse_datetime",
+    "unparsed",
+    "weight_unit",
+]
+
+LB_TO_KG = 0.45359237
+"""Kilograms per international avoirdupois pound (exact, 1959 agreement)."""
+MILE_TO_M = 1609.344
+"""Metres per international mile (exact)."""
+KM_TO_M = 1000.0
+SUSPECT_SESSION_S = 6 * 3600
+"""A session longer than this is flagged as suspect (FORMATS.md §5.6: Strong's
+``264h 1m`` durations are timers left running until export)."""
+
+
+def number(col: str | pl.Expr) -> pl.Expr:
+    """A numeric cell as Float64: strips spaces, accepts ``10``, ``10.0``, `` 2.0``,
+    ``1e3``; null when empty or not a number."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    return expr.str.strip_chars().str.replace_all(r"^\+", "").cast(pl.Float64, strict=False)
+
+
+def unparsed(raw: str | pl.Expr, parsed: pl.Expr) -> pl.Expr:
+    """True where ``raw`` holds text but ``parsed`` came out null."""
+    expr = pl.col(raw) if isinstance(raw, str) else raw
+    return expr.is_not_null() & (expr.str.strip_chars() != "") & parsed.is_null()
+
+
+_DURATION_HMS = r"^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d+)?)$"
+_DURATION_MS = r"^(\d+):([0-5]?\d(?:\.\d+)?)$"
+_DURATION_TEXT = (
+    r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$"
+)
+
+
+def duration_seconds(col: str | pl.Expr) -> pl.Expr:
+    """A duration cell in seconds (Float64).
+
+    Accepts every form the apps write (FORMATS.md §5.6): ``1h 5m``, ``45m``,
+    ``38min``, ``2h``, ``90s``, a bare number of seconds (``2134``, ``30.0``),
+    ``H:MM:SS`` (FitNotes ``0:09:21``) and ``MM:SS(.s)``. Null when empty or
+    unreadable.
+    """
+    expr = (pl.col(col) if isinstance(col, str) else col).str.strip_chars().str.to_lowercase()
+    hms = expr.str.extract_groups(_DURATION_HMS)
+    ms = expr.str.extract_groups(_DURATION_MS)
+    txt = expr.str.extract_groups(_DURATION_TEXT)
+    from_hms = (
+        hms.struct.field("1").cast(pl.Float64) * 3600
+        + hms.struct.field("2").cast(pl.Float64) * 60
+        + hms.struct.field("3").cast(pl.Float64)
+    )
+    from_ms = ms.struct.field("1").cast(pl.Float64) * 60 + ms.struct.field("2").cast(pl.Float64)
+    parts = [txt.struct.field(str(i)).cast(pl.Float64) for i in (1, 2, 3)]
+    any_part = parts[0].is_not_null() | parts[1].is_not_null() | parts[2].is_not_null()
+    from_text = pl.when(any_part).then(
+        parts[0].fill_null(0) * 3600 + parts[1].fill_null(0) * 60 + parts[2].fill_null(0)
+    )
+    return pl.coalesce(expr.cast(pl.Float64, strict=False), from_hms, from_ms, from_text)
+
+
+def parse_datetime(col: str | pl.Expr, formats: list[str]) -> pl.Expr:
+    """First of ``formats`` that parses each cell (naive ``Datetime('us')``).
+
+    Formats with ``%z`` produce an aware value converted to UTC and then made naive
+    (callers that use them treat the result as UTC).
+    """
+    expr = (pl.col(col) if isinstance(col, str) else col).str.strip_chars()
+    tries = []
+    for fmt in formats:
+        parsed = expr.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+        if "%z" in fmt:
+            parsed = expr.str.strptime(
+                pl.Datetime("us", "UTC"), fmt, strict=False, exact=True
+            ).dt.replace_time_zone(None)
+        tries.append(parsed)
+    return pl.coalesce(tries)
+
+
+# Month names and abbreviations in the languages Hevy, Strong and others localise to.
+# Keys are lower-case with dots removed; values are English three-letter abbreviations.
+_MONTHS: dict[str, str] = {}
+for _en, _names in {
+    "Jan": "january jan januar janv janvier enero ene gennaio gen janeiro januari jänner jän tammikuu styczeń stycznia sty leden",
+    "Feb": "february feb februar fév févr fevr février febrero febbraio fevereiro fev februari helmikuu luty lutego lut únor",
+    "Mar": "march mar märz mär maerz mars marzo março marco maart maa maaliskuu marzec marca březen",
+    "Apr": "april apr avril avr abril abr aprile huhtikuu kwiecień kwietnia kwi duben",
+    "May": "may mai mayo maggio mag maio mei toukokuu maj maja květen",
+    "Jun": "june jun juni juin junio giu giugno junho kesäkuu czerwiec czerwca cze červen",
+    "Jul": "july jul juli juil juillet julio lug luglio julho heinäkuu lipiec lipca lip červenec",
+    "Aug": "august aug août aout agosto ago augustus elokuu sierpień sierpnia sie srpen",
+    "Sep": "september sep sept septembre septiembre set settembre setembro syyskuu wrzesień września wrz září",
+    "Oct": "october oct oktober okt octobre octubre ott ottobre outubro out lokakuu październik października paź říjen",
+    "Nov": "november nov novembre noviembre novembro marraskuu listopad listopada lis",
+    "Dec": "december dec dezember dez décembre déc diciembre dic dicembre dezembro joulukuu grudzień grudnia gru prosinec",
+}.items():
+    for _name in _names.split():
+        _MONTHS.setdefault(_name, _en)
+
+
+def english_months(col: str | pl.Expr) -> pl.Expr:
+    """Replace a localised month name (``25 Juli 2026``, ``3 déc. 2025``) by its English
+    abbreviation so ``%d %b %Y`` parses it. Only the first alphabetic word is mapped."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    word = expr.str.extract(r"(\p{L}+\.?)", 1)
+    key = word.str.to_lowercase().str.replace_all(r"\.", "")
+    english = key.replace_strict(_MONTHS, default=None, return_dtype=pl.String)
+    return pl.when(english.is_not_null()).then(
+        expr.str.replace(r"\p{L}+\.?", english, literal=False)
+    ).otherwise(expr)
+
+
+_WEIGHT_UNITS = {
+    "kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
+    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb", "#": "lb",
+}
+_DISTANCE_UNITS = {
+    "m": "m", "meter": "m", "meters": "m", "metre": "m", "metres": "m",
+    "km": "km", "kms": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km",
+    "kilometres": "km", "mi": "mi", "mile": "mi", "miles": "mi", "ft": "ft", "feet": "ft",
+    "yd": "yd", "yard": "yd", "yards": "yd",
+}
+DISTANCE_TO_M = {"m": 1.0, "km": KM_TO_M, "mi": MILE_TO_M, "ft": 0.3048, "yd": 0.9144}
+
+
+def weight_unit(col: str | pl.Expr) -> pl.Expr:
+    """Normalise a weight-unit cell to ``kg`` / ``lb`` (null if empty or unknown)."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    return (
+        expr.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace_all(r"\.", "")
+        .replace_strict(_WEIGHT_UNITS, default=None, return_dtype=pl.String)
+    )
+
+
+def distance_unit(col: str | pl.Expr) -> pl.Expr:
+    """Normalise a distance-unit cell to ``m``/``km``/``mi``/``ft``/``yd`` (null if unknown)."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    return (
+        expr.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace_all(r"\.", "")
+        .replace_strict(_DISTANCE_UNITS, default=None, return_dtype=pl.String)
+    )
+
+
+def find_column(header: list[str], *names: str) -> str | None:
+    """The first header entry that matches one of ``names``, or None.
+
+    Matching ignores case and whitespace, so ``Weight (lbs)`` matches
+    ``weight(lbs)`` and ``WEIGHT (LBS)``. The entry is returned as written in the
+    header, which is the column's name in :attr:`CsvTable.rows
+    <toolkit.ingest._text.CsvTable.rows>` (for a duplicated name, its first
+    occurrence).
+
+    Examples
+    --------
+    >>> find_column(["Date", "Weight (lbs)"], "weight(kgs)", "weight(lbs)")
+    'Weight (lbs)'
+    >>> find_column(["Date"], "reps") is None
+    True
+    """
+    wanted = {"".join(n.split()).lower() for n in names}
+    for h in header:
+        if h and "".join(h.split()).lower() in wanted:
+            return h
+    return None
+
+
+def converted_pounds(kg: str | pl.Expr, *, step_lb: float = 0.25, tol_lb: float = 1e-4) -> pl.Expr:
+    """True where a kilogram value looks like a pound value converted to kg.
+
+    Apps that store kilograms internally but let users enter pounds (Fitbod) export
+    values such as ``20.41168092460379`` (= 45 lb). A value is flagged when it is not
+    a whole number of grams (more than three decimals, so not typed in kg) and
+    ``kg / 0.45359237`` lies within ``tol_lb`` of a multiple of ``step_lb`` pounds.
+    Null cells give null.
+
+    Examples
+    --------
+    >>> pl.select(converted_pounds(pl.lit(20.41168092460379))).item()
+    True
+    >>> pl.select(converted_pounds(pl.lit(42.5))).item()
+    False
+    """
+    expr = pl.col(kg) if isinstance(kg, str) else kg
+    grams = expr * 1000
+    not_whole_grams = (grams - grams.round(0)).abs() > 1e-6
+    steps = expr / LB_TO_KG / step_lb
+    on_step = (steps - steps.round(0)).abs() * step_lb < tol_lb
+    return not_whole_grams & on_step & (expr != 0)
+
+
+def describe_lines(lines: list[int] | pl.Series, *, limit: int = 10) -> str:
+    """``"line 5"``, ``"lines 5, 9, 12"`` or ``"lines 5, 9, … (40 in all)"`` for a warning.
+
+    Examples
+    --------
+    >>> describe_lines([5, 9, 12])
+    'lines 5, 9, 12'
+    >>> describe_lines(list(range(2, 30)), limit=3)
+    'lines 2, 3, 4, … (28 in all)'
+    """
+    values = sorted(int(v) for v in lines)
+    if len(values) == 1:
+        return f"line {values[0]}"
+    shown = ", ".join(str(v) for v in values[:limit])
+    if len(values) > limit:
+        return f"lines {shown}, … ({len(values)} in all)"
+    return f"lines {shown}"

@@ -1,0 +1,269 @@
+"""Bytes → text → a table of strings, with the line number of every record.
+
+This is the only place that touches raw bytes. It refuses what is not a table
+(binary, wrongly encoded, truncated, empty) with an :class:`~toolkit.exceptions.IngestError`,
+and otherwise hands the readers a :class:`CsvTable`: every record as strings, the
+1-based line number where it starts, and its field count, so that a row with too
+many or too few fields is quarantined (or repaired) rather than mis-parsed.
+
+Record boundaries are found with vectorised NumPy over the bytes (RFC 4180: a
+newline inside double quotes does not end a record; ``""`` is an escaped quote),
+and the fields are parsed by polars' CSV reader. Both agree on what a record is,
+which is checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from toolkit.exceptions import IngestError, Reason
+
+__all__ = ["CsvTable", "decode", "parse_csv", "sniff_delimiter"]
+
+_BINARY_PROBE = 8192
+
+
+def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
+    """Decode an export's bytes to text, refusing binary or wrongly encoded input.
+
+    UTF-8 (with or without BOM) is the default; UTF-16/32 are accepted when they
+    start with their BOM. Any other encoding must be named with ``encoding`` (for
+    example ``"latin-1"``): the toolkit never guesses, because a wrong guess turns
+    ``é`` into ``Ã©`` in exercise names without anyone noticing.
+
+    Raises
+    ------
+    IngestError
+        ``EMPTY_FILE``, ``BINARY_FILE`` or ``ENCODING``.
+    """
+    if not data.strip():
+        raise IngestError(file, Reason.EMPTY_FILE, "the file is empty")
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise IngestError(file, Reason.ENCODING, f"cannot decode as {encoding}: {exc}") from None
+        return text.removeprefix("\ufeff")
+    for bom, codec in (
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec).removeprefix("\ufeff")
+            except UnicodeDecodeError as exc:
+                raise IngestError(file, Reason.ENCODING, f"invalid {codec}: {exc.reason}") from None
+    if b"\x00" in data[:_BINARY_PROBE]:
+        raise IngestError(
+            file, Reason.BINARY_FILE, "this is a binary file, not a CSV/JSON/XML export"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 4]
+        raise IngestError(
+            file,
+            Reason.ENCODING,
+            f"not UTF-8 text (byte {bad[:1]!r} at offset {exc.start}); re-export as UTF-8 "
+            "or pass --encoding (e.g. latin-1)",
+            row=line,
+        ) from None
+    text = text.removeprefix("\ufeff")
+    control = sum(text[:_BINARY_PROBE].count(ch) for ch in "\x01\x02\x03\x04\x05\x06\x07\x0e\x0f")
+    if control > 8:
+        raise IngestError(file, Reason.BINARY_FILE, "this looks like a binary file, not text")
+    return text
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a header line: ``;``, tab or ``,`` — whichever splits it most."""
+    counts = {d: _split_header(header_line, d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: len(counts[d]))
+    return best if len(counts[best]) > 1 else ","
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A delimited export as strings, before any interpretation.
+
+    Attributes
+    ----------
+    file
+        The file's display name (used in every message).
+    header
+        Column names as written, stripped of surrounding whitespace and quotes.
+    delimiter
+        The separator found in the header line.
+    rows
+        One row per non-blank data record: a ``String`` column per header name
+        (null for an empty or whitespace-only cell, other cells stripped), plus
+        ``_line`` (Int64, 1-based line where the record starts; the header is line 1)
+        and ``_fields`` (Int32, how many fields the record had). Records whose field
+        count differs from the header's keep their cells positionally in extra
+        ``_extra_N`` columns; readers decide whether to quarantine or repair them.
+    blank_lines
+        How many blank lines were skipped (they are not data rows).
+    """
+
+    file: str
+    header: list[str]
+    delimiter: str
+    rows: pl.DataFrame
+    blank_lines: int
+    _data: bytes
+    _lines: np.ndarray
+    _starts: np.ndarray
+    _ends: np.ndarray
+
+    def raw_text(self, lines: pl.Series | list[int]) -> list[str]:
+        """The raw text of the records starting at ``lines`` (same order).
+
+        Loops over the requested records only (quarantined rows), never the file.
+        """
+        wanted = np.asarray(pl.Series(lines, dtype=pl.Int64).to_numpy(), dtype=np.int64)
+        idx = np.clip(np.searchsorted(self._lines, wanted), 0, max(len(self._lines) - 1, 0))
+        return [
+            self._data[self._starts[i] : self._ends[i]].decode("utf-8", "replace")
+            for i in idx
+        ]
+
+
+def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable:
+    """Split delimited text into a :class:`CsvTable` (all cells as strings).
+
+    Raises
+    ------
+    IngestError
+        ``TRUNCATED`` when the text ends inside a quoted field or its last record is
+        cut short without a line ending; ``MALFORMED`` when the header is unusable.
+    """
+    text = text.lstrip("\r\n")
+    first_nl = text.find("\n")
+    header_line = (text if first_nl < 0 else text[:first_nl]).rstrip("\r")
+    sep = delimiter or sniff_delimiter(header_line)
+    header = [h.strip().strip('"').strip() for h in _split_header(header_line, sep)]
+    if not any(header):
+        raise IngestError(file, Reason.MALFORMED, "the first line is not a header row", row=1)
+
+    data = text.encode("utf-8")
+    starts, ends, fields = _records(data, sep, file)
+    lines = _line_numbers(data, starts)
+    blank = (ends - starts == 0) | ((ends - starts == 1) & (np.frombuffer(data, np.uint8)[np.minimum(starts, max(len(data) - 1, 0))] == 13))
+    n_header_fields = len(header)
+    if len(data) and data[-1:] != b"\n" and len(starts) > 1 and fields[-1] < n_header_fields:
+        raise IngestError(
+            file,
+            Reason.TRUNCATED,
+            f"the last row has {fields[-1]} of {n_header_fields} fields and no line ending: "
+            "the file looks truncated; export it again",
+            row=int(lines[-1]),
+        )
+    width = int(max(n_header_fields, fields.max() if len(fields) else 0))
+    names = _unique_names(header) + [f"_extra_{i}" for i in range(width - n_header_fields)]
+
+    if len(starts) <= 1:
+        body = pl.DataFrame(schema={n: pl.String for n in names})
+    else:
+        body = pl.read_csv(
+            data,
+            has_header=False,
+            separator=sep,
+            quote_char='"',
+            schema={n: pl.String for n in names},
+            missing_columns="insert",
+            skip_rows=0,
+            raise_if_empty=False,
+        )
+        if body.height != len(starts):
+            raise IngestError(
+                file,
+                Reason.MALFORMED,
+                f"could not split the file into records consistently ({body.height} vs "
+                f"{len(starts)}); check for unbalanced quotes",
+            )
+        body = body.slice(1)
+    meta = pl.DataFrame(
+        {
+            "_line": lines[1:].astype(np.int64),
+            "_fields": fields[1:].astype(np.int32),
+            "_blank": blank[1:],
+        }
+    )
+    rows = pl.concat([body, meta], how="horizontal")
+    blank_lines = int(rows["_blank"].sum())
+    rows = rows.filter(~pl.col("_blank")).drop("_blank")
+    # Whitespace-only cells are empty cells; strip every cell once here.
+    rows = rows.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in names
+    )
+    return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h or f"_unnamed_{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start/end byte offsets and field counts of every record (header included)."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    # Parity of quotes seen so far: a uint8 running sum wraps at 256 but keeps parity.
+    inside = (np.cumsum(b == 34, dtype=np.uint8) & 1).astype(bool)
+    if len(b) and inside[-1]:
+        last_nl = data.rfind(b"\n")
+        raise IngestError(
+            file,
+            Reason.TRUNCATED,
+            "the file ends inside a quoted field: it looks truncated; export it again",
+            row=data.count(b"\n", 0, max(last_nl, 0)) + 1,
+        )
+    ends = np.flatnonzero((b == 10) & ~inside)
+    if len(b) == 0 or b[-1] != 10:
+        ends = np.append(ends, len(b))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    # Exclude the '\r' of CRLF from the record's end.
+    cr = (ends > starts) & (b[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - cr.astype(ends.dtype)
+    delims = np.flatnonzero((b == ord(sep)) & ~inside)
+    fields = np.searchsorted(delims, ends) - np.searchsorted(delims, starts) + 1
+    return starts, ends, fields
+
+
+def _line_numbers(data: bytes, starts: np.ndarray) -> np.ndarray:
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return np.searchsorted(newlines, starts) + 1
+
+
+def read_text_file(path: Path) -> bytes:
+    """Read a file's bytes, refusing unreadable paths with an :class:`IngestError`."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(path, Reason.UNREADABLE, exc.strerror or str(exc)) from None
+
+
+def rows_from_strings(lines: list[str], delimiter: str) -> list[list[str]]:
+    """Split a handful of raw records with the stdlib reader (for row repairs only)."""
+    return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))

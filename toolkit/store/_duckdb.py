@@ -1,0 +1,458 @@
+"""The workspace store: one embedded DuckDB file holding many patients.
+
+* Tables are created from :mod:`toolkit.schema` (one source of truth).
+* Every uploaded file's bytes are kept in ``raw_files`` by SHA-256, so any file can
+  be re-read after a reader improves.
+* One ingest command is one transaction: either every file of it is stored, or —
+  when one is refused — nothing is.
+* Natural keys (see :mod:`toolkit.ingest._normalise`) make re-uploads and
+  overlapping exports add no duplicates; such rows are counted as ``duplicate``.
+* DuckDB lets one process write a file at a time. A second process waits up to
+  ``wait_s`` seconds for the lock and then gets :class:`~toolkit.exceptions.StoreBusyError`
+  — never a corrupted file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from toolkit.exceptions import OptionError, Reason, StoreBusyError, StoreError
+from toolkit.ingest._base import ReadOptions
+from toolkit.ingest._normalise import Normalised, normalise
+from toolkit.ingest._read import attach_raw, read_bytes
+from toolkit.schema import TABLES, ddl, polars_schema
+
+__all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path"]
+
+_ROW_TABLE = {"workout": ("sets", "set_id"), "pain": ("pain_entries", "pain_id"), "measures": ("outcome_measures", "measure_id")}
+
+
+def default_store_path() -> Path:
+    """``$RECOVERY_STORE``, else ``$XDG_DATA_HOME/recovery-toolkit/store.duckdb``
+    (``~/.local/share/recovery-toolkit/store.duckdb``)."""
+    if env := os.environ.get("RECOVERY_STORE"):
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "recovery-toolkit" / "store.duckdb"
+
+
+DEFAULT_STORE = "$RECOVERY_STORE or ~/.local/share/recovery-toolkit/store.duckdb"
+
+
+def local_zone() -> str:
+    """This machine's IANA zone name (``UTC`` when it cannot be determined)."""
+    try:
+        from tzlocal import get_localzone_name
+
+        return get_localzone_name() or "UTC"
+    except Exception:  # tzlocal raises various errors on unusual systems
+        return "UTC"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("recovery-toolkit")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class IngestReport:
+    """What happened to one file. ``rows_read == rows_accepted + rows_duplicate +
+    rows_quarantined`` always holds.
+
+    ``already_ingested`` is True when these exact bytes had been ingested for the
+    patient before (a re-upload).
+    """
+
+    file: str
+    format: str
+    layout: str
+    kind: str
+    patient_id: str
+    rows_read: int
+    rows_accepted: int
+    rows_duplicate: int
+    rows_quarantined: int
+    warnings: list[str]
+    assumptions: dict[str, str]
+    quarantined_by_reason: dict[str, int]
+    content_sha256: str
+    upload_id: str
+    already_ingested: bool = False
+    first_date: str | None = None
+    last_date: str | None = None
+    dry_run: bool = False
+    _frames: Normalised | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the keys of ``recovery ingest --json``)."""
+        d = asdict(self)
+        d.pop("_frames")
+        return d
+
+    @property
+    def quarantine(self) -> pl.DataFrame:
+        """The quarantined rows of this file (store ``quarantine`` columns)."""
+        assert self._frames is not None
+        return self._frames.quarantine
+
+
+class Store:
+    """A DuckDB workspace of patients, uploads and canonical tables.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file (created on first write). Default: :func:`default_store_path`.
+    wait_s
+        How long to wait for another process's write lock before
+        :class:`~toolkit.exceptions.StoreBusyError`.
+
+    Examples
+    --------
+    >>> store = Store(tmp_path / "w.duckdb")  # doctest: +SKIP
+    >>> reports = store.ingest(["strong.csv"], patient_id="p1")  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path | None = None, *, wait_s: float = 10.0) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.wait_s = wait_s
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, waiting for another process's lock up to ``wait_s`` seconds."""
+        if read_only and not self.path.exists():
+            raise StoreError(f"store {self.path} does not exist yet; ingest a file first")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"store busy: another recovery process is using {self.path}; "
+                        "try again when it has finished"
+                    ) from None
+                time.sleep(0.2)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open store {self.path}: {exc}") from None
+        try:
+            if not read_only:
+                for name in TABLES:
+                    con.execute(ddl(name))
+            yield con
+        finally:
+            con.close()
+
+    def exists(self) -> bool:
+        """True when the store file exists."""
+        return self.path.exists()
+
+    # -- patients ---------------------------------------------------------------------
+    def upsert_patient(
+        self,
+        patient_id: str,
+        *,
+        name: str | None = None,
+        condition: str | None = None,
+        surgery_date: dt.date | None = None,
+        programme_start_date: dt.date | None = None,
+        planned_sessions_per_week: float | None = None,
+        bodyweight_kg: float | None = None,
+    ) -> dict[str, Any]:
+        """Create a patient or update the given fields; returns the record."""
+        _check_patient_id(patient_id)
+        if bodyweight_kg is not None and not 0 < bodyweight_kg <= 400:
+            raise OptionError(f"bodyweight_kg must be in (0, 400], got {bodyweight_kg}")
+        if planned_sessions_per_week is not None and not 0 <= planned_sessions_per_week <= 21:
+            raise OptionError(f"planned_sessions_per_week must be in [0, 21], got {planned_sessions_per_week}")
+        fields = {
+            "name": name,
+            "condition": condition,
+            "surgery_date": surgery_date,
+            "programme_start_date": programme_start_date,
+            "planned_sessions_per_week": planned_sessions_per_week,
+            "bodyweight_kg": bodyweight_kg,
+        }
+        with self.connect() as con:
+            con.begin()
+            _ensure_patient(con, patient_id)
+            for col, value in fields.items():
+                if value is not None:
+                    con.execute(
+                        f"UPDATE patients SET {col} = ?, updated_at_utc = now() WHERE patient_id = ?",
+                        [value, patient_id],
+                    )
+            con.commit()
+            row = con.execute("SELECT * FROM patients WHERE patient_id = ?", [patient_id]).pl()
+        return row.to_dicts()[0]
+
+    def patients(self) -> pl.DataFrame:
+        """Every patient with counts and the date range of their data."""
+        if not self.exists():
+            return pl.DataFrame(schema=polars_schema(TABLES["patients"]))
+        with self.connect(read_only=True) as con:
+            return con.execute(
+                """
+                SELECT p.*,
+                  (SELECT count(*) FROM sessions s WHERE s.patient_id = p.patient_id) AS sessions,
+                  (SELECT count(*) FROM sets s WHERE s.patient_id = p.patient_id) AS sets,
+                  (SELECT count(*) FROM pain_entries e WHERE e.patient_id = p.patient_id) AS pain_entries,
+                  (SELECT count(*) FROM outcome_measures m WHERE m.patient_id = p.patient_id) AS outcome_measures,
+                  (SELECT count(*) FROM quarantine q WHERE q.patient_id = p.patient_id AND q.severity = 'error') AS quarantined_errors,
+                  (SELECT count(*) FROM uploads u WHERE u.patient_id = p.patient_id) AS uploads,
+                  least((SELECT min(local_date) FROM sessions s WHERE s.patient_id = p.patient_id),
+                        (SELECT min(local_date) FROM pain_entries e WHERE e.patient_id = p.patient_id)) AS first_date,
+                  greatest((SELECT max(local_date) FROM sessions s WHERE s.patient_id = p.patient_id),
+                           (SELECT max(local_date) FROM pain_entries e WHERE e.patient_id = p.patient_id)) AS last_date
+                FROM patients p ORDER BY p.patient_id
+                """
+            ).pl()
+
+    # -- reading tables ---------------------------------------------------------------
+    def table(self, name: str, *, patient_id: str | None = None) -> pl.DataFrame:
+        """A canonical table (optionally one patient's rows) as a polars frame."""
+        if name not in TABLES or name == "raw_files":
+            raise OptionError(f"table must be one of {', '.join(n for n in TABLES if n != 'raw_files')}; got {name!r}")
+        schema = polars_schema(TABLES[name])
+        if not self.exists():
+            return pl.DataFrame(schema=schema)
+        with self.connect(read_only=True) as con:
+            if patient_id is None:
+                frame = con.execute(f"SELECT * FROM {name}").pl()
+            else:
+                frame = con.execute(f"SELECT * FROM {name} WHERE patient_id = ?", [patient_id]).pl()
+        return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+    def raw_bytes(self, content_sha256: str) -> bytes:
+        """The exact bytes of an uploaded file."""
+        with self.connect(read_only=True) as con:
+            rows = con.execute("SELECT content FROM raw_files WHERE content_sha256 = ?", [content_sha256]).fetchall()
+        if not rows:
+            raise StoreError(f"no raw file with hash {content_sha256}")
+        return bytes(rows[0][0])
+
+    # -- ingest -----------------------------------------------------------------------
+    def ingest(
+        self,
+        files: Sequence[str | Path | tuple[str, bytes]],
+        *,
+        patient_id: str,
+        options: ReadOptions | None = None,
+        dry_run: bool = False,
+        catalogue: pl.DataFrame | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[IngestReport]:
+        """Read, normalise and store files for one patient, in one transaction.
+
+        Parameters
+        ----------
+        files
+            Paths, or ``(name, bytes)`` pairs (uploads from the dashboard).
+        patient_id
+            Created when new.
+        options
+            Reading options (format, weight unit, time zone, ...).
+        dry_run
+            Read and account for everything, compare with the store, write nothing.
+        progress
+            Called with each file's name as it starts (for progress bars).
+
+        Returns
+        -------
+        list of IngestReport
+            One per file, in order.
+
+        Raises
+        ------
+        IngestError
+            A file was refused whole; nothing of this call was written.
+        StoreBusyError
+            Another process held the store longer than ``wait_s``.
+        """
+        _check_patient_id(patient_id)
+        options = options or ReadOptions()
+        tz = options.tz or local_zone()
+        prepared = []
+        for item in files:
+            name, data = _load(item)
+            if progress is not None:
+                progress(name)
+            result, table = read_bytes(data, name, options)
+            sha = hashlib.sha256(data).hexdigest()
+            upload_id = uuid.uuid4().hex
+            frames = normalise(
+                result,
+                patient_id=patient_id,
+                upload_id=upload_id,
+                tz=tz,
+                day_start_hour=options.day_start_hour,
+                catalogue=catalogue,
+            )
+            quarantine = pl.concat([attach_raw(result, table).select(["_line", "column", "reason", "message", "raw"]),
+                                    frames.quarantine.with_columns(pl.lit(None, dtype=pl.String).alias("raw"))
+                                    if frames.quarantine.height else pl.DataFrame(schema={"_line": pl.Int64, "column": pl.String, "reason": pl.String, "message": pl.String, "raw": pl.String})])
+            frames.quarantine = _quarantine_rows(quarantine, upload_id=upload_id, patient_id=patient_id, file_name=Path(name).name)
+            assumptions = dict(result.assumptions)
+            if options.tz is None:
+                assumptions.setdefault("tz", f"{tz} (this machine's zone; pass --tz to change)")
+            else:
+                assumptions.setdefault("tz", tz)
+            prepared.append((name, data, sha, upload_id, result, frames, assumptions, tz))
+
+        if dry_run and not self.exists():
+            return [_report(p, duplicates=0, already=False, dry_run=True) for p in prepared]
+        with self.connect(read_only=dry_run) as con:
+            reports = []
+            if not dry_run:
+                con.begin()
+            try:
+                for p in prepared:
+                    reports.append(self._write(con, p, patient_id, options, dry_run))
+                if not dry_run:
+                    con.commit()
+            except BaseException:
+                if not dry_run:
+                    con.rollback()
+                raise
+        return reports
+
+    def _write(self, con: duckdb.DuckDBPyConnection, p: tuple, patient_id: str, options: ReadOptions, dry_run: bool) -> IngestReport:
+        name, data, sha, upload_id, result, frames, assumptions, tz = p
+        table_name, key = _ROW_TABLE[result.kind]
+        rows = frames.rows
+        con.register("incoming", rows.to_arrow())
+        dup_count = con.execute(
+            f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
+        ).fetchall()[0][0]
+        already = bool(
+            con.execute(
+                "SELECT count(*) FROM uploads WHERE content_sha256 = ? AND patient_id = ?", [sha, patient_id]
+            ).fetchall()[0][0]
+        )
+        report = _report(p, duplicates=int(dup_count), already=already, dry_run=dry_run)
+        if dry_run:
+            con.unregister("incoming")
+            return report
+        _ensure_patient(con, patient_id)
+        con.execute(
+            "INSERT INTO raw_files SELECT ?, ?, ?, now() WHERE NOT EXISTS "
+            "(SELECT 1 FROM raw_files WHERE content_sha256 = ?)",
+            [sha, len(data), data, sha],
+        )
+        con.execute(
+            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                upload_id, patient_id, Path(name).name, sha, len(data), result.format, result.layout,
+                result.kind, report.rows_read, report.rows_accepted, report.rows_duplicate,
+                report.rows_quarantined, json.dumps(report.warnings), json.dumps(assumptions), tz,
+                options.day_start_hour, _version(),
+            ],
+        )
+        con.execute(f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})")
+        con.unregister("incoming")
+        if frames.sessions is not None:
+            con.register("incoming_sessions", frames.sessions.to_arrow())
+            con.execute("INSERT INTO sessions SELECT * FROM incoming_sessions i WHERE NOT EXISTS "
+                        "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)")
+            con.unregister("incoming_sessions")
+        if frames.quarantine.height:
+            con.register("incoming_q", frames.quarantine.to_arrow())
+            con.execute("INSERT INTO quarantine SELECT * FROM incoming_q")
+            con.unregister("incoming_q")
+        return report
+
+
+def _report(p: tuple, *, duplicates: int, already: bool, dry_run: bool) -> IngestReport:
+    name, data, sha, upload_id, result, frames, assumptions, tz = p
+    rows = frames.rows
+    q = frames.quarantine
+    by_reason = dict(q.group_by("reason").len().sort("reason").iter_rows()) if q.height else {}
+    warnings = list(result.warnings) + list(frames.warnings)
+    if already:
+        warnings.insert(0, "already ingested: this exact file was uploaded for this patient before; nothing new was added" if duplicates == rows.height else "this exact file was uploaded for this patient before")
+    dates = rows["local_date"] if rows.height else None
+    return IngestReport(
+        file=name,
+        format=result.format,
+        layout=result.layout,
+        kind=result.kind,
+        patient_id=str(rows["patient_id"][0]) if rows.height else "",
+        rows_read=result.rows_read,
+        rows_accepted=rows.height - duplicates,
+        rows_duplicate=duplicates,
+        rows_quarantined=q.height,
+        warnings=warnings,
+        assumptions=assumptions,
+        quarantined_by_reason={k: int(v) for k, v in by_reason.items()},
+        content_sha256=sha,
+        upload_id=upload_id,
+        already_ingested=already,
+        first_date=None if dates is None else str(dates.min()),
+        last_date=None if dates is None else str(dates.max()),
+        dry_run=dry_run,
+        _frames=frames,
+    )
+
+
+def _quarantine_rows(q: pl.DataFrame, *, upload_id: str, patient_id: str, file_name: str) -> pl.DataFrame:
+    info = [r.value for r in Reason if r.is_info]
+    return q.select(
+        pl.lit(upload_id).alias("upload_id"),
+        pl.lit(patient_id).alias("patient_id"),
+        pl.lit(file_name).alias("file_name"),
+        pl.col("_line").cast(pl.Int64).alias("source_line"),
+        pl.col("column").alias("column_name"),
+        "reason",
+        pl.when(pl.col("reason").is_in(info)).then(pl.lit("info")).otherwise(pl.lit("error")).alias("severity"),
+        "message",
+        pl.col("raw").alias("raw_text"),
+    ).sort("source_line")
+
+
+def _load(item: str | Path | tuple[str, bytes]) -> tuple[str, bytes]:
+    from toolkit.ingest._text import read_text_file
+
+    if isinstance(item, tuple):
+        return item[0], item[1]
+    path = Path(item)
+    return str(path), read_text_file(path)
+
+
+def _ensure_patient(con: duckdb.DuckDBPyConnection, patient_id: str) -> None:
+    con.execute(
+        "INSERT INTO patients (patient_id, created_at_utc, updated_at_utc) "
+        "SELECT ?, now(), now() WHERE NOT EXISTS (SELECT 1 FROM patients WHERE patient_id = ?)",
+        [patient_id, patient_id],
+    )
+
+
+def _check_patient_id(patient_id: str) -> None:
+    if not patient_id or not patient_id.strip() or len(patient_id) > 100:
+        raise OptionError(f"patient id must be 1–100 characters, got {patient_id!r}")
