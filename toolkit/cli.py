@@ -32,9 +32,13 @@ app = typer.Typer(
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False),
+    typer.Option(
+        "--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")
+]
 
 
 def _err(message: str) -> None:
@@ -71,7 +75,9 @@ def _parse_map(items: list[str] | None) -> dict[str, str]:
                 continue
             key, sep, value = part.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise OptionError(f"--map expects FIELD=HEADER pairs (e.g. date=Datum), got {part!r}")
+                raise OptionError(
+                    f"--map expects FIELD=HEADER pairs (e.g. date=Datum), got {part!r}"
+                )
             mapping[key.strip().lower()] = value.strip()
     return mapping
 
@@ -91,7 +97,9 @@ def _options(
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise OptionError(f"--tz must be an IANA zone such as Europe/London, got {tz!r}") from None
+            raise OptionError(
+                f"--tz must be an IANA zone such as Europe/London, got {tz!r}"
+            ) from None
     return ReadOptions(
         format=fmt,
         weight_unit=(weight_unit or "kg").lower().rstrip("s"),  # type: ignore[arg-type]
@@ -104,18 +112,32 @@ def _options(
     )
 
 
-FormatOpt = Annotated[str | None, typer.Option("--format", help="Force a reader (see `recovery formats`).")]
-UnitOpt = Annotated[
-    str | None, typer.Option("--weight-unit", help="Unit of weights in files that carry none: kg or lb [default: kg].")
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", help="Force a reader (see `recovery formats`).")
 ]
-TzOpt = Annotated[str | None, typer.Option("--tz", help="IANA zone for times without offset [default: this machine's].")]
-DayOpt = Annotated[int, typer.Option("--day-start-hour", min=0, max=23, help="Local hour a new day starts.")]
-EncOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding when not UTF-8 (e.g. latin-1).")]
+UnitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weight-unit", help="Unit of weights in files that carry none: kg or lb [default: kg]."
+    ),
+]
+TzOpt = Annotated[
+    str | None,
+    typer.Option("--tz", help="IANA zone for times without offset [default: this machine's]."),
+]
+DayOpt = Annotated[
+    int, typer.Option("--day-start-hour", min=0, max=23, help="Local hour a new day starts.")
+]
+EncOpt = Annotated[
+    str | None, typer.Option("--encoding", help="Text encoding when not UTF-8 (e.g. latin-1).")
+]
 MapOpt = Annotated[
     list[str] | None,
     typer.Option("--map", help="Column mapping for generic CSVs: FIELD=HEADER[,FIELD=HEADER...]."),
 ]
-ScaleOpt = Annotated[str | None, typer.Option("--pain-scale", help="Scale of a generic pain column: nrs or vas100.")]
+ScaleOpt = Annotated[
+    str | None, typer.Option("--pain-scale", help="Scale of a generic pain column: nrs or vas100.")
+]
 
 
 def _summary(report: IngestReport) -> str:
@@ -137,10 +159,20 @@ def _summary(report: IngestReport) -> str:
 
 def _emit(reports: list[IngestReport], as_json: bool) -> None:
     for r in reports:
-        typer.echo(json.dumps(r.to_dict(), ensure_ascii=False, default=str) if as_json else _summary(r))
+        typer.echo(
+            json.dumps(r.to_dict(), ensure_ascii=False, default=str) if as_json else _summary(r)
+        )
 
 
-def _ingest(files: list[Path], patient: str, store: Path | None, options: ReadOptions, *, dry_run: bool, as_json: bool) -> None:
+def _ingest(
+    files: list[Path],
+    patient: str,
+    store: Path | None,
+    options: ReadOptions,
+    *,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     from rich.progress import Progress
 
     target = Store(store)
@@ -152,13 +184,17 @@ def _ingest(files: list[Path], patient: str, store: Path | None, options: ReadOp
             bar.update(task, description=f"reading {Path(name).name}")
             bar.advance(task, 0.5)
 
-        reports = target.ingest(files, patient_id=patient, options=options, dry_run=dry_run, progress=advance)
+        reports = target.ingest(
+            files, patient_id=patient, options=options, dry_run=dry_run, progress=advance
+        )
     _emit(reports, as_json)
 
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Export files (CSV, FHIR JSON, Apple Health XML/zip).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Export files (CSV, FHIR JSON, Apple Health XML/zip).")
+    ],
     patient: Annotated[str, typer.Option("--patient", help="Patient id (created when new).")],
     store: StoreOpt = None,
     fmt: FormatOpt = None,
@@ -171,13 +207,24 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest exports into the store (one transaction: all files or nothing)."""
-    _run(lambda: _ingest(files, patient, store, _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale), dry_run=False, as_json=as_json))
+    _run(
+        lambda: _ingest(
+            files,
+            patient,
+            store,
+            _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale),
+            dry_run=False,
+            as_json=as_json,
+        )
+    )
 
 
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Export files to check.")],
-    patient: Annotated[str, typer.Option("--patient", help="Compare with this patient's stored data.")] = "validate",
+    patient: Annotated[
+        str, typer.Option("--patient", help="Compare with this patient's stored data.")
+    ] = "validate",
     store: StoreOpt = None,
     fmt: FormatOpt = None,
     weight_unit: UnitOpt = None,
@@ -189,7 +236,16 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run: the same report as ingest, writing nothing."""
-    _run(lambda: _ingest(files, patient, store, _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale), dry_run=True, as_json=as_json))
+    _run(
+        lambda: _ingest(
+            files,
+            patient,
+            store,
+            _options(fmt, weight_unit, tz, day_start_hour, encoding, mapping, pain_scale),
+            dry_run=True,
+            as_json=as_json,
+        )
+    )
 
 
 def _date(value: str | None, flag: str) -> dt.date | None:
@@ -208,7 +264,9 @@ def patient(
     name: Annotated[str | None, typer.Option("--name")] = None,
     condition: Annotated[str | None, typer.Option("--condition")] = None,
     surgery_date: Annotated[str | None, typer.Option("--surgery-date", help="YYYY-MM-DD")] = None,
-    programme_start: Annotated[str | None, typer.Option("--programme-start", help="YYYY-MM-DD")] = None,
+    programme_start: Annotated[
+        str | None, typer.Option("--programme-start", help="YYYY-MM-DD")
+    ] = None,
     planned: Annotated[float | None, typer.Option("--planned-sessions-per-week")] = None,
     bodyweight: Annotated[float | None, typer.Option("--bodyweight-kg")] = None,
     as_json: JsonOpt = False,
@@ -246,9 +304,21 @@ def patients(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         if frame.height == 0:
             typer.echo("no patients yet (recovery ingest FILE --patient ID)")
             return
-        cols = ["patient_id", "name", "sessions", "sets", "pain_entries", "outcome_measures",
-                "quarantined_errors", "first_date", "last_date", "bodyweight_kg", "planned_sessions_per_week",
-                "surgery_date", "programme_start_date"]
+        cols = [
+            "patient_id",
+            "name",
+            "sessions",
+            "sets",
+            "pain_entries",
+            "outcome_measures",
+            "quarantined_errors",
+            "first_date",
+            "last_date",
+            "bodyweight_kg",
+            "planned_sessions_per_week",
+            "surgery_date",
+            "programme_start_date",
+        ]
         typer.echo(_table(frame.select(cols).to_dicts(), cols))
 
     _run(body)
@@ -258,7 +328,10 @@ def patients(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 def quarantine(
     patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
     store: StoreOpt = None,
-    include_info: Annotated[bool, typer.Option("--all", help="Also list informational rows (rest timers, unfilled sets).")] = False,
+    include_info: Annotated[
+        bool,
+        typer.Option("--all", help="Also list informational rows (rest timers, unfilled sets)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """What was refused and why, row by row."""
@@ -269,13 +342,18 @@ def quarantine(
         frame = Store(store).table("quarantine", patient_id=patient)
         if not include_info:
             frame = frame.filter(pl.col("severity") == "error")
-        frame = frame.unique(["file_name", "source_line", "reason"], keep="last", maintain_order=True)
+        frame = frame.unique(
+            ["file_name", "source_line", "reason"], keep="last", maintain_order=True
+        )
         if as_json:
             for row in frame.to_dicts():
                 typer.echo(json.dumps(row, default=str, ensure_ascii=False))
             return
         if frame.height == 0:
-            typer.echo(f"nothing quarantined for {patient}" + ("" if include_info else " (use --all for informational rows)"))
+            typer.echo(
+                f"nothing quarantined for {patient}"
+                + ("" if include_info else " (use --all for informational rows)")
+            )
             return
         cols = ["file_name", "source_line", "column_name", "reason", "message", "raw_text"]
         typer.echo(_table(frame.select(cols).to_dicts(), cols))

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import pandera.errors
 import polars as pl
 
 from toolkit.exceptions import Reason
@@ -76,6 +77,44 @@ def md5_hex(keys: pl.Series) -> pl.Series:
     return out["h"].alias(keys.name)
 
 
+def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) -> pl.DataFrame:
+    """Validate ``frame`` against its pandera ``model``; rows failing a value check
+    (a range, an allowed set) are moved to ``quarantine`` with reason ``out_of_range``.
+
+    A schema-level failure (a missing column, a wrong dtype) is a bug in a reader and
+    raises.
+    """
+    try:
+        return model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        if cases["index"].null_count():
+            raise
+    bad = (
+        cases.group_by("index")
+        .agg(
+            pl.format("{} failed {}: {}", "column", "check", "failure_case")
+            .first()
+            .alias("message"),
+            pl.col("column").first(),
+        )
+        .rename({"index": "_row"})
+        .with_columns(pl.col("_row").cast(pl.Int64))
+    )
+    indexed = frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    rejected = indexed.join(bad, on="_row", how="inner")
+    quarantine.append(
+        rejected.select(
+            pl.col("source_line").alias("_line"),
+            pl.col("column"),
+            pl.lit(Reason.OUT_OF_RANGE.value).alias("reason"),
+            pl.concat_str([pl.lit("value out of range: "), pl.col("message")]).alias("message"),
+        )
+    )
+    good = indexed.join(bad, on="_row", how="anti").drop("_row")
+    return model.validate(good)
+
+
 def _place_in_time(df: pl.DataFrame, tz: str, day_start_hour: int) -> pl.DataFrame:
     placed = pl.coalesce(
         pl.col("ts_utc"),
@@ -87,7 +126,10 @@ def _place_in_time(df: pl.DataFrame, tz: str, day_start_hour: int) -> pl.DataFra
     shifted = local - pl.duration(hours=day_start_hour)
     return df.with_columns(placed.alias("_utc")).with_columns(
         local.alias("_local"),
-        pl.when(pl.col("time_known")).then(shifted.dt.date()).otherwise(local.dt.date()).alias("_date"),
+        pl.when(pl.col("time_known"))
+        .then(shifted.dt.date())
+        .otherwise(local.dt.date())
+        .alias("_date"),
     )
 
 
@@ -143,7 +185,9 @@ def normalise(
         "_line",
         pl.lit(None, dtype=pl.String).alias("column"),
         pl.lit(Reason.BAD_DATE.value).alias("reason"),
-        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias("message"),
+        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias(
+            "message"
+        ),
     )
     df = df.filter(pl.col("_utc").is_not_null())
     common = {"patient_id": patient_id, "upload_id": upload_id}
@@ -153,7 +197,12 @@ def normalise(
     elif result.kind == "pain":
         keyed = _keyed(
             df,
-            [pl.lit(patient_id), pl.col("_utc"), pl.col("time_known"), pl.col("location").str.to_lowercase()],
+            [
+                pl.lit(patient_id),
+                pl.col("_utc"),
+                pl.col("time_known"),
+                pl.col("location").str.to_lowercase(),
+            ],
             "pain_id",
         )
         out.pain_entries = keyed.select(
@@ -188,6 +237,16 @@ def normalise(
             pl.lit(upload_id).alias("upload_id"),
             pl.col("_line").alias("source_line"),
         ).cast(polars_schema(OutcomeMeasures))  # type: ignore[arg-type]
+    extra = [out.quarantine]
+    if out.sets is not None:
+        out.sets = validated(out.sets, Sets, extra)
+        assert out.sessions is not None
+        out.sessions = Sessions.validate(out.sessions)
+    if out.pain_entries is not None:
+        out.pain_entries = validated(out.pain_entries, PainEntries, extra)
+    if out.outcome_measures is not None:
+        out.outcome_measures = validated(out.outcome_measures, OutcomeMeasures, extra)
+    out.quarantine = pl.concat([q.cast(extra[0].schema) for q in extra if q.height] or [extra[0]])  # type: ignore[arg-type]
     return out
 
 
@@ -224,7 +283,13 @@ def _workout(
     if positional:
         key_parts += [pl.col("set_index")]
     else:
-        key_parts += [_num("reps"), _num("weight_kg"), _num("duration_s"), _num("distance_m"), pl.col("set_type")]
+        key_parts += [
+            _num("reps"),
+            _num("weight_kg"),
+            _num("duration_s"),
+            _num("distance_m"),
+            pl.col("set_type"),
+        ]
     df = _keyed(df, key_parts, "set_id")
 
     sessions = (

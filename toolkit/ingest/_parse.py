@@ -130,20 +130,46 @@ def english_months(col: str | pl.Expr) -> pl.Expr:
     word = expr.str.extract(r"(\p{L}+\.?)", 1)
     key = word.str.to_lowercase().str.replace_all(r"\.", "")
     english = key.replace_strict(_MONTHS, default=None, return_dtype=pl.String)
-    return pl.when(english.is_not_null()).then(
-        expr.str.replace(r"\p{L}+\.?", english, literal=False)
-    ).otherwise(expr)
+    return (
+        pl.when(english.is_not_null())
+        .then(expr.str.replace(r"\p{L}+\.?", english, literal=False))
+        .otherwise(expr)
+    )
 
 
 _WEIGHT_UNITS = {
-    "kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
-    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb", "#": "lb",
+    "kg": "kg",
+    "kgs": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "lb": "lb",
+    "lbs": "lb",
+    "pound": "lb",
+    "pounds": "lb",
+    "#": "lb",
 }
 _DISTANCE_UNITS = {
-    "m": "m", "meter": "m", "meters": "m", "metre": "m", "metres": "m",
-    "km": "km", "kms": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km",
-    "kilometres": "km", "mi": "mi", "mile": "mi", "miles": "mi", "ft": "ft", "feet": "ft",
-    "yd": "yd", "yard": "yd", "yards": "yd",
+    "m": "m",
+    "meter": "m",
+    "meters": "m",
+    "metre": "m",
+    "metres": "m",
+    "km": "km",
+    "kms": "km",
+    "kilometer": "km",
+    "kilometers": "km",
+    "kilometre": "km",
+    "kilometres": "km",
+    "mi": "mi",
+    "mile": "mi",
+    "miles": "mi",
+    "ft": "ft",
+    "feet": "ft",
+    "yd": "yd",
+    "yard": "yd",
+    "yards": "yd",
 }
 DISTANCE_TO_M = {"m": 1.0, "km": KM_TO_M, "mi": MILE_TO_M, "ft": 0.3048, "yd": 0.9144}
 
@@ -234,3 +260,140 @@ def describe_lines(lines: list[int] | pl.Series, *, limit: int = 10) -> str:
     if len(values) > limit:
         return f"lines {shown}, … ({len(values)} in all)"
     return f"lines {shown}"
+
+
+# --- helpers added for the pain / PROM / generic readers ---------------------------------
+
+
+def header_key(name: str) -> str:
+    """A header name reduced for alias matching: lower case, without spaces, ``_`` or ``-``.
+
+    ``"Pain Score"``, ``"pain_score"`` and ``" PAIN-score "`` all become ``"painscore"``;
+    ``"Weight (kg)"`` becomes ``"weight(kg)"``.
+    """
+    return "".join(ch for ch in name.strip().lower() if not ch.isspace() and ch not in "_-")
+
+
+def headers_matching(header: list[str], keys: set[str] | frozenset[str]) -> list[str]:
+    """The header names (as written, in file order) whose :func:`header_key` is in ``keys``."""
+    return [h for h in header if header_key(h) in keys]
+
+
+_CLOCK = r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2})(?:[.,](\d+))?)?\s*([ap])?\.?(?:m\.?)?$"
+
+
+def clock_time(col: str | pl.Expr) -> pl.Expr:
+    """A time-of-day cell as ``HH:MM:SS[.f]`` text (null when empty or not a clock time).
+
+    Accepts ``7:48``, ``07:48:05``, ``07:48:05.250``, ``7:48 pm``, ``7pm`` and ``7 p.m.``;
+    a bare number without ``:`` or am/pm is not a time. Hours must be 0–23 (1–12 with
+    am/pm), minutes and seconds 0–59.
+    """
+    expr = (pl.col(col) if isinstance(col, str) else col).str.strip_chars().str.to_lowercase()
+    g = expr.str.extract_groups(_CLOCK)
+    hour = g.struct.field("1").cast(pl.Int32)
+    minute = g.struct.field("2").cast(pl.Int32)
+    second = g.struct.field("3").cast(pl.Int32)
+    frac = g.struct.field("4")
+    ampm = g.struct.field("5")
+    shaped = minute.is_not_null() | ampm.is_not_null()
+    hour24 = (
+        pl.when(ampm.is_null())
+        .then(hour)
+        .when((hour < 1) | (hour > 12))
+        .then(None)
+        .when(ampm == "a")
+        .then(hour % 12)
+        .otherwise(hour % 12 + 12)
+    )
+    valid = (
+        shaped
+        & hour24.is_between(0, 23)
+        & minute.fill_null(0).is_between(0, 59)
+        & second.fill_null(0).is_between(0, 59)
+    )
+    text = pl.format(
+        "{}:{}:{}{}",
+        hour24.cast(pl.String).str.zfill(2),
+        minute.fill_null(0).cast(pl.String).str.zfill(2),
+        second.fill_null(0).cast(pl.String).str.zfill(2),
+        pl.when(frac.is_not_null()).then(pl.lit(".") + frac).otherwise(pl.lit("")),
+    )
+    return pl.when(valid).then(text)
+
+
+_ISO_DATETIME = (
+    r"^(\d{4}-\d{1,2}-\d{1,2})"
+    r"(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+_DAY_MONTH_YEAR = r"^(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})(?:,? +(\d{1,2}:\d{2}(?::\d{2})?))?$"
+
+
+def timestamp_parts(date: str | pl.Expr, time: str | pl.Expr | None = None) -> pl.Expr:
+    """Parse date(-time) cells into a struct ``{ts_local, ts_utc, time_known}``.
+
+    Only unambiguous forms are read:
+
+    * ISO 8601: ``2025-09-15``, ``2025-09-15 07:48``, ``2025-09-15T07:48:00.5``, each
+      optionally followed by an offset ``Z``, ``+02:00``, ``+0200`` or `` -0700`` (Apple);
+    * day, month name, year: ``15 Sep 2025``, ``15th September 2025``, ``3 déc. 2025``
+      (localised month names, see :func:`english_months`), optionally followed by
+      ``[,] HH:MM[:SS]``.
+
+    Slash or dot dates (``15/09/2025``, ``09/15/2025``, ``15.09.2025``) are *not* read:
+    day-first and month-first cannot be told apart, so they come out null and the
+    caller quarantines them.
+
+    Parameters
+    ----------
+    date
+        The date or date-time column.
+    time
+        Optional separate time-of-day column (see :func:`clock_time`), used for rows
+        whose ``date`` cell has no time.
+
+    Returns
+    -------
+    pl.Expr
+        Struct with ``ts_local`` (``Datetime('us')``, wall-clock time of a cell without
+        an offset), ``ts_utc`` (``Datetime('us', 'UTC')``, the instant of a cell with an
+        offset) and ``time_known`` (Boolean, False for date-only cells). All three are
+        null when the cell is empty or unreadable; exactly one of the timestamps is set
+        otherwise. A date-only cell gives midnight.
+    """
+    raw = (pl.col(date) if isinstance(date, str) else date).str.strip_chars()
+    iso = raw.str.extract_groups(_ISO_DATETIME)
+    # "15th Sep 2025" → "15 Sep 2025"; then localised month names → English abbreviations.
+    dmy_text = english_months(
+        raw.str.replace(r"^(\d{1,2})(?:st|nd|rd|th)\b\.?", "$1").str.replace_all(r"\s+", " ")
+    )
+    dmy = dmy_text.str.extract_groups(_DAY_MONTH_YEAR)
+    dmy_date = pl.format(
+        "{} {} {}", dmy.struct.field("1"), dmy.struct.field("2"), dmy.struct.field("3")
+    ).str.strptime(pl.Date, "%d %b %Y", strict=False)
+    day = pl.coalesce(
+        iso.struct.field("1").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+        dmy_date,
+    )
+    cell_time = pl.coalesce(iso.struct.field("2"), dmy.struct.field("4"))
+    extra_time = clock_time(time) if time is not None else pl.lit(None, dtype=pl.String)
+    clock = pl.coalesce(clock_time(cell_time), extra_time)
+    offset = iso.struct.field("3")
+    naive = pl.format(
+        "{} {}", day.dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")
+    ).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+    # A time that was written but is not a valid clock time makes the whole cell unreadable.
+    bad_time = cell_time.is_not_null() & clock_time(cell_time).is_null()
+    naive = pl.when(bad_time | day.is_null()).then(None).otherwise(naive)
+    off = offset.str.replace(r"^[Zz]$", "+00:00").str.extract_groups(r"^([+-])(\d{2}):?(\d{2})$")
+    minutes = (
+        off.struct.field("2").cast(pl.Int64) * 60 + off.struct.field("3").cast(pl.Int64)
+    ) * pl.when(off.struct.field("1") == "-").then(-1).otherwise(1)
+    utc = (naive - pl.duration(minutes=minutes)).dt.replace_time_zone("UTC")
+    has_offset = offset.is_not_null()
+    return pl.struct(
+        pl.when(~has_offset).then(naive).alias("ts_local"),
+        pl.when(has_offset).then(utc).alias("ts_utc"),
+        pl.when(naive.is_not_null()).then(clock.is_not_null()).alias("time_known"),
+    )

@@ -58,7 +58,9 @@ def _container(data: bytes) -> str | None:
     return None
 
 
-def detect_format(data: bytes, file: str, options: ReadOptions | None = None) -> tuple[ReaderSpec, str, CsvTable | None]:
+def detect_format(
+    data: bytes, file: str, options: ReadOptions | None = None
+) -> tuple[ReaderSpec, str, CsvTable | None]:
     """The reader, layout and (for CSV) parsed table of ``data``.
 
     Detection uses the header row (or the first bytes for JSON/XML/zip), never
@@ -107,7 +109,9 @@ def detect_format(data: bytes, file: str, options: ReadOptions | None = None) ->
     )
 
 
-def read_bytes(data: bytes, file: str | Path, options: ReadOptions | None = None) -> tuple[ReadResult, CsvTable | None]:
+def read_bytes(
+    data: bytes, file: str | Path, options: ReadOptions | None = None
+) -> tuple[ReadResult, CsvTable | None]:
     """Detect and read one export held in memory.
 
     Returns the reader's result with ``raw`` text attached to every quarantined
@@ -135,7 +139,9 @@ def _check_accounting(result: ReadResult, file: str) -> None:
         )
 
 
-def attach_raw(result: ReadResult, table: CsvTable | None, raw_json: pl.Series | None = None) -> pl.DataFrame:
+def attach_raw(
+    result: ReadResult, table: CsvTable | None, raw_json: pl.Series | None = None
+) -> pl.DataFrame:
     """The quarantine with a ``raw`` column (the record's text) for CSV inputs."""
     q = result.quarantine
     if "raw" in q.columns:

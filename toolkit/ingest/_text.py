@@ -48,7 +48,9 @@ def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
         try:
             text = data.decode(encoding)
         except (LookupError, UnicodeDecodeError) as exc:
-            raise IngestError(file, Reason.ENCODING, f"cannot decode as {encoding}: {exc}") from None
+            raise IngestError(
+                file, Reason.ENCODING, f"cannot decode as {encoding}: {exc}"
+            ) from None
         return text.removeprefix("\ufeff")
     for bom, codec in (
         (b"\xff\xfe\x00\x00", "utf-32"),
@@ -135,10 +137,7 @@ class CsvTable:
         """
         wanted = np.asarray(pl.Series(lines, dtype=pl.Int64).to_numpy(), dtype=np.int64)
         idx = np.clip(np.searchsorted(self._lines, wanted), 0, max(len(self._lines) - 1, 0))
-        return [
-            self._data[self._starts[i] : self._ends[i]].decode("utf-8", "replace")
-            for i in idx
-        ]
+        return [self._data[self._starts[i] : self._ends[i]].decode("utf-8", "replace") for i in idx]
 
 
 def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable:
@@ -161,7 +160,10 @@ def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable
     data = text.encode("utf-8")
     starts, ends, fields = _records(data, sep, file)
     lines = _line_numbers(data, starts)
-    blank = (ends - starts == 0) | ((ends - starts == 1) & (np.frombuffer(data, np.uint8)[np.minimum(starts, max(len(data) - 1, 0))] == 13))
+    blank = (ends - starts == 0) | (
+        (ends - starts == 1)
+        & (np.frombuffer(data, np.uint8)[np.minimum(starts, max(len(data) - 1, 0))] == 13)
+    )
     n_header_fields = len(header)
     if len(data) and data[-1:] != b"\n" and len(starts) > 1 and fields[-1] < n_header_fields:
         raise IngestError(
@@ -206,9 +208,7 @@ def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable
     blank_lines = int(rows["_blank"].sum())
     rows = rows.filter(~pl.col("_blank")).drop("_blank")
     # Whitespace-only cells are empty cells; strip every cell once here.
-    rows = rows.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in names
-    )
+    rows = rows.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in names)
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
 
 

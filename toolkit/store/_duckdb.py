@@ -30,14 +30,25 @@ import duckdb
 import polars as pl
 
 from toolkit.exceptions import OptionError, Reason, StoreBusyError, StoreError
-from toolkit.ingest._base import ReadOptions
+from toolkit.ingest._base import ReadOptions, ReadResult
 from toolkit.ingest._normalise import Normalised, normalise
 from toolkit.ingest._read import attach_raw, read_bytes
 from toolkit.schema import TABLES, ddl, polars_schema
 
 __all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path"]
 
-_ROW_TABLE = {"workout": ("sets", "set_id"), "pain": ("pain_entries", "pain_id"), "measures": ("outcome_measures", "measure_id")}
+_ROW_TABLE = {
+    "workout": ("sets", "set_id"),
+    "pain": ("pain_entries", "pain_id"),
+    "measures": ("outcome_measures", "measure_id"),
+}
+# Values compared when a row's key is already stored: a difference means the entry was
+# edited in the app since the earlier export. The stored row is kept and the user told.
+_VALUE_COLUMNS = {
+    "workout": ("reps", "weight_kg", "duration_s", "distance_m", "set_type", "rpe"),
+    "pain": ("pain_nrs",),
+    "measures": ("score",),
+}
 
 
 def default_store_path() -> Path:
@@ -190,7 +201,9 @@ class Store:
         if bodyweight_kg is not None and not 0 < bodyweight_kg <= 400:
             raise OptionError(f"bodyweight_kg must be in (0, 400], got {bodyweight_kg}")
         if planned_sessions_per_week is not None and not 0 <= planned_sessions_per_week <= 21:
-            raise OptionError(f"planned_sessions_per_week must be in [0, 21], got {planned_sessions_per_week}")
+            raise OptionError(
+                f"planned_sessions_per_week must be in [0, 21], got {planned_sessions_per_week}"
+            )
         fields = {
             "name": name,
             "condition": condition,
@@ -238,7 +251,9 @@ class Store:
     def table(self, name: str, *, patient_id: str | None = None) -> pl.DataFrame:
         """A canonical table (optionally one patient's rows) as a polars frame."""
         if name not in TABLES or name == "raw_files":
-            raise OptionError(f"table must be one of {', '.join(n for n in TABLES if n != 'raw_files')}; got {name!r}")
+            raise OptionError(
+                f"table must be one of {', '.join(n for n in TABLES if n != 'raw_files')}; got {name!r}"
+            )
         schema = polars_schema(TABLES[name])
         if not self.exists():
             return pl.DataFrame(schema=schema)
@@ -252,10 +267,58 @@ class Store:
     def raw_bytes(self, content_sha256: str) -> bytes:
         """The exact bytes of an uploaded file."""
         with self.connect(read_only=True) as con:
-            rows = con.execute("SELECT content FROM raw_files WHERE content_sha256 = ?", [content_sha256]).fetchall()
+            rows = con.execute(
+                "SELECT content FROM raw_files WHERE content_sha256 = ?", [content_sha256]
+            ).fetchall()
         if not rows:
             raise StoreError(f"no raw file with hash {content_sha256}")
         return bytes(rows[0][0])
+
+    def reprocess(
+        self, patient_id: str, *, catalogue: pl.DataFrame | None = None
+    ) -> list[IngestReport]:
+        """Re-read every upload of a patient from its kept raw bytes with today's readers
+        and catalogue, replacing the patient's canonical rows, in one transaction.
+
+        Uploads are replayed in their original order with the options they were read
+        with, so keys, de-duplication and accounting come out as a fresh ingest would.
+        """
+        with self.connect(read_only=True) as con:
+            uploads = con.execute(
+                "SELECT u.file_name, u.options_json, r.content FROM uploads u "
+                "JOIN raw_files r USING (content_sha256) WHERE u.patient_id = ? "
+                "ORDER BY u.ingested_at_utc, u.upload_id",
+                [patient_id],
+            ).fetchall()
+        if not uploads:
+            raise StoreError(f"patient {patient_id!r} has no uploads to re-process")
+        prepared = []
+        for file_name, options_json, content in uploads:
+            opts = json.loads(options_json)
+            opts["column_map"] = opts.get("column_map") or {}
+            prepared.extend(
+                self._prepare(
+                    [(file_name, bytes(content))], patient_id, ReadOptions(**opts), catalogue, None
+                )
+            )
+        with self.connect() as con:
+            con.begin()
+            try:
+                for name in (
+                    "sets",
+                    "sessions",
+                    "pain_entries",
+                    "outcome_measures",
+                    "quarantine",
+                    "uploads",
+                ):
+                    con.execute(f"DELETE FROM {name} WHERE patient_id = ?", [patient_id])
+                reports = [self._write(con, p, patient_id, p.options, False) for p in prepared]
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        return reports
 
     # -- ingest -----------------------------------------------------------------------
     def ingest(
@@ -296,7 +359,33 @@ class Store:
             Another process held the store longer than ``wait_s``.
         """
         _check_patient_id(patient_id)
-        options = options or ReadOptions()
+        prepared = self._prepare(files, patient_id, options or ReadOptions(), catalogue, progress)
+        if dry_run and not self.exists():
+            return [_report(p, duplicates=0, already=False, dry_run=True) for p in prepared]
+        with self.connect(read_only=dry_run) as con:
+            reports = []
+            if not dry_run:
+                con.begin()
+            try:
+                for p in prepared:
+                    reports.append(self._write(con, p, patient_id, p.options, dry_run))
+                if not dry_run:
+                    con.commit()
+            except BaseException:
+                if not dry_run:
+                    con.rollback()
+                raise
+        return reports
+
+    @staticmethod
+    def _prepare(
+        files: Sequence[str | Path | tuple[str, bytes]],
+        patient_id: str,
+        options: ReadOptions,
+        catalogue: pl.DataFrame | None,
+        progress: Callable[[str], None] | None,
+    ) -> list[_Prepared]:
+        """Read and normalise every file before the store is touched (no lock held)."""
         tz = options.tz or local_zone()
         prepared = []
         for item in files:
@@ -304,7 +393,6 @@ class Store:
             if progress is not None:
                 progress(name)
             result, table = read_bytes(data, name, options)
-            sha = hashlib.sha256(data).hexdigest()
             upload_id = uuid.uuid4().hex
             frames = normalise(
                 result,
@@ -314,36 +402,52 @@ class Store:
                 day_start_hour=options.day_start_hour,
                 catalogue=catalogue,
             )
-            quarantine = pl.concat([attach_raw(result, table).select(["_line", "column", "reason", "message", "raw"]),
-                                    frames.quarantine.with_columns(pl.lit(None, dtype=pl.String).alias("raw"))
-                                    if frames.quarantine.height else pl.DataFrame(schema={"_line": pl.Int64, "column": pl.String, "reason": pl.String, "message": pl.String, "raw": pl.String})])
-            frames.quarantine = _quarantine_rows(quarantine, upload_id=upload_id, patient_id=patient_id, file_name=Path(name).name)
+            raw = attach_raw(result, table).select("_line", "column", "reason", "message", "raw")
+            added = frames.quarantine.with_columns(pl.lit(None, dtype=pl.String).alias("raw"))
+            frames.quarantine = _quarantine_rows(
+                pl.concat([raw, added.cast(raw.schema)]),  # type: ignore[arg-type]
+                upload_id=upload_id,
+                patient_id=patient_id,
+                file_name=Path(name).name,
+            )
             assumptions = dict(result.assumptions)
             if options.tz is None:
                 assumptions.setdefault("tz", f"{tz} (this machine's zone; pass --tz to change)")
             else:
                 assumptions.setdefault("tz", tz)
-            prepared.append((name, data, sha, upload_id, result, frames, assumptions, tz))
+            prepared.append(
+                _Prepared(
+                    name,
+                    data,
+                    hashlib.sha256(data).hexdigest(),
+                    upload_id,
+                    result,
+                    frames,
+                    assumptions,
+                    tz,
+                    options,
+                )
+            )
+        return prepared
 
-        if dry_run and not self.exists():
-            return [_report(p, duplicates=0, already=False, dry_run=True) for p in prepared]
-        with self.connect(read_only=dry_run) as con:
-            reports = []
-            if not dry_run:
-                con.begin()
-            try:
-                for p in prepared:
-                    reports.append(self._write(con, p, patient_id, options, dry_run))
-                if not dry_run:
-                    con.commit()
-            except BaseException:
-                if not dry_run:
-                    con.rollback()
-                raise
-        return reports
-
-    def _write(self, con: duckdb.DuckDBPyConnection, p: tuple, patient_id: str, options: ReadOptions, dry_run: bool) -> IngestReport:
-        name, data, sha, upload_id, result, frames, assumptions, tz = p
+    def _write(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        p: _Prepared,
+        patient_id: str,
+        options: ReadOptions,
+        dry_run: bool,
+    ) -> IngestReport:
+        name, data, sha, upload_id, result, frames, assumptions, tz = (
+            p.name,
+            p.data,
+            p.sha,
+            p.upload_id,
+            p.result,
+            p.frames,
+            p.assumptions,
+            p.tz,
+        )
         table_name, key = _ROW_TABLE[result.kind]
         rows = frames.rows
         con.register("incoming", rows.to_arrow())
@@ -352,10 +456,21 @@ class Store:
         ).fetchall()[0][0]
         already = bool(
             con.execute(
-                "SELECT count(*) FROM uploads WHERE content_sha256 = ? AND patient_id = ?", [sha, patient_id]
+                "SELECT count(*) FROM uploads WHERE content_sha256 = ? AND patient_id = ?",
+                [sha, patient_id],
             ).fetchall()[0][0]
         )
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in _VALUE_COLUMNS[result.kind])
+        changed = con.execute(
+            f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}"
+        ).fetchall()[0][0]
         report = _report(p, duplicates=int(dup_count), already=already, dry_run=dry_run)
+        if changed:
+            noun = {"workout": "sets", "pain": "pain entries", "measures": "scores"}[result.kind]
+            report.warnings.append(
+                f"{changed} {noun} of this file are already stored with different values (edited in "
+                "the app since the earlier export?); the stored values were kept"
+            )
         if dry_run:
             con.unregister("incoming")
             return report
@@ -366,21 +481,39 @@ class Store:
             [sha, len(data), data, sha],
         )
         con.execute(
-            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                upload_id, patient_id, Path(name).name, sha, len(data), result.format, result.layout,
-                result.kind, report.rows_read, report.rows_accepted, report.rows_duplicate,
-                report.rows_quarantined, json.dumps(report.warnings), json.dumps(assumptions), tz,
-                options.day_start_hour, _version(),
+                upload_id,
+                patient_id,
+                Path(name).name,
+                sha,
+                len(data),
+                result.format,
+                result.layout,
+                result.kind,
+                report.rows_read,
+                report.rows_accepted,
+                report.rows_duplicate,
+                report.rows_quarantined,
+                json.dumps(report.warnings),
+                json.dumps(assumptions),
+                json.dumps({**asdict(options), "tz": tz}),
+                tz,
+                options.day_start_hour,
+                _version(),
             ],
         )
-        con.execute(f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})")
+        con.execute(
+            f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
+        )
         con.unregister("incoming")
         if frames.sessions is not None:
             con.register("incoming_sessions", frames.sessions.to_arrow())
-            con.execute("INSERT INTO sessions SELECT * FROM incoming_sessions i WHERE NOT EXISTS "
-                        "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)")
+            con.execute(
+                "INSERT INTO sessions SELECT * FROM incoming_sessions i WHERE NOT EXISTS "
+                "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)"
+            )
             con.unregister("incoming_sessions")
         if frames.quarantine.height:
             con.register("incoming_q", frames.quarantine.to_arrow())
@@ -389,14 +522,41 @@ class Store:
         return report
 
 
-def _report(p: tuple, *, duplicates: int, already: bool, dry_run: bool) -> IngestReport:
-    name, data, sha, upload_id, result, frames, assumptions, tz = p
+@dataclass
+class _Prepared:
+    """One file read and normalised, waiting to be written."""
+
+    name: str
+    data: bytes
+    sha: str
+    upload_id: str
+    result: ReadResult
+    frames: Normalised
+    assumptions: dict[str, str]
+    tz: str
+    options: ReadOptions
+
+
+def _report(p: _Prepared, *, duplicates: int, already: bool, dry_run: bool) -> IngestReport:
+    name, sha, upload_id, result, frames, assumptions = (
+        p.name,
+        p.sha,
+        p.upload_id,
+        p.result,
+        p.frames,
+        p.assumptions,
+    )
     rows = frames.rows
     q = frames.quarantine
     by_reason = dict(q.group_by("reason").len().sort("reason").iter_rows()) if q.height else {}
     warnings = list(result.warnings) + list(frames.warnings)
     if already:
-        warnings.insert(0, "already ingested: this exact file was uploaded for this patient before; nothing new was added" if duplicates == rows.height else "this exact file was uploaded for this patient before")
+        warnings.insert(
+            0,
+            "already ingested: this exact file was uploaded for this patient before; nothing new was added"
+            if duplicates == rows.height
+            else "this exact file was uploaded for this patient before",
+        )
     dates = rows["local_date"] if rows.height else None
     return IngestReport(
         file=name,
@@ -421,7 +581,9 @@ def _report(p: tuple, *, duplicates: int, already: bool, dry_run: bool) -> Inges
     )
 
 
-def _quarantine_rows(q: pl.DataFrame, *, upload_id: str, patient_id: str, file_name: str) -> pl.DataFrame:
+def _quarantine_rows(
+    q: pl.DataFrame, *, upload_id: str, patient_id: str, file_name: str
+) -> pl.DataFrame:
     info = [r.value for r in Reason if r.is_info]
     return q.select(
         pl.lit(upload_id).alias("upload_id"),
@@ -430,7 +592,10 @@ def _quarantine_rows(q: pl.DataFrame, *, upload_id: str, patient_id: str, file_n
         pl.col("_line").cast(pl.Int64).alias("source_line"),
         pl.col("column").alias("column_name"),
         "reason",
-        pl.when(pl.col("reason").is_in(info)).then(pl.lit("info")).otherwise(pl.lit("error")).alias("severity"),
+        pl.when(pl.col("reason").is_in(info))
+        .then(pl.lit("info"))
+        .otherwise(pl.lit("error"))
+        .alias("severity"),
         "message",
         pl.col("raw").alias("raw_text"),
     ).sort("source_line")

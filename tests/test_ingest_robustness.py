@@ -1,0 +1,115 @@
+"""Property-based tests: whatever bytes arrive, the outcome is a balanced report or
+a clear refusal (IngestError with a reason) — never a crash, never a lost row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import FIXTURES, REAL
+from toolkit.exceptions import IngestError, ToolkitError
+from toolkit.ingest import ReadOptions, read_bytes
+from toolkit.ingest._normalise import normalise
+
+SEEDS = {
+    "strong_v4": (REAL / "strong_v4_small.csv").read_bytes(),
+    "strong_v3": b"\n".join(
+        (REAL / "strong_v3_workout_number_2025-09.csv").read_bytes().split(b"\n")[:25]
+    ),
+    "strong_v1": b"\n".join((REAL / "strong_ios_v1_2020-2021.csv").read_bytes().split(b"\n")[:25]),
+    "hevy": b"\n".join((REAL / "hevy_kg_2024-2025.csv").read_bytes().split(b"\n")[:25]),
+}
+for _path in sorted(FIXTURES.rglob("*")):
+    if _path.is_file() and _path.stat().st_size < 20_000:
+        SEEDS[str(_path.relative_to(FIXTURES))] = _path.read_bytes()
+
+OPTIONS = ReadOptions(tz="Europe/London")
+
+
+def outcome(data: bytes, name: str = "mutant.csv") -> str:
+    """Read and normalise; return 'ok' or 'refused'. Anything else propagates."""
+    try:
+        result, _ = read_bytes(data, name, OPTIONS)
+        norm = normalise(result, patient_id="p", upload_id="u", tz="Europe/London")
+    except IngestError as exc:
+        assert exc.reason is not None
+        text = str(exc)
+        assert "\n" not in text and name in text
+        return "refused"
+    except ToolkitError:
+        return "refused"
+    assert result.data.height + result.quarantine.height == result.rows_read
+    # the normaliser only moves rows from data to quarantine, never drops them
+    assert norm.rows.height + norm.quarantine.height == result.data.height
+    return "ok"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=3000))
+def test_random_bytes_are_read_or_refused(data: bytes) -> None:
+    outcome(data)
+
+
+def _mutate(seed: bytes, kind: str, pos: float, blob: bytes) -> bytes:
+    i = int(pos * len(seed))
+    if kind == "truncate":
+        return seed[:i]
+    if kind == "insert":
+        return seed[:i] + blob + seed[i:]
+    if kind == "delete":
+        return seed[:i] + seed[i + len(blob) :]
+    if kind == "huge_field":
+        return seed[:i] + b"x" * 200_000 + seed[i:]
+    if kind == "mixed_delimiters":
+        return seed[:i] + seed[i:].replace(b",", b";", 3).replace(b";", b",", 2)
+    if kind == "latin1":
+        return seed.decode("utf-8", "replace").encode("latin-1", "replace") + "é".encode("latin-1")
+    if kind == "utf16":
+        return seed.decode("utf-8", "replace").encode("utf-16")
+    if kind == "duplicate_lines":
+        lines = seed.split(b"\n")
+        j = max(1, int(pos * len(lines)))
+        return b"\n".join(lines[:j] + lines[1:j] + lines[j:])
+    if kind == "quote":
+        return seed[:i] + b'"' + seed[i:]
+    raise AssertionError(kind)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    kind=st.sampled_from(
+        [
+            "truncate",
+            "insert",
+            "delete",
+            "huge_field",
+            "mixed_delimiters",
+            "latin1",
+            "utf16",
+            "duplicate_lines",
+            "quote",
+        ]
+    ),
+    pos=st.floats(0, 1),
+    blob=st.binary(min_size=1, max_size=40),
+)
+def test_mutated_exports_are_read_or_refused(seed: str, kind: str, pos: float, blob: bytes) -> None:
+    outcome(_mutate(SEEDS[seed], kind, pos, blob), Path(seed).name)
+
+
+def test_every_genuine_export_reads_with_balanced_accounting() -> None:
+    for path in sorted(REAL.glob("*.csv")):
+        assert outcome(path.read_bytes(), path.name) == "ok", path
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in FIXTURES.rglob("*") if p.is_file()),
+    ids=lambda p: str(p.relative_to(FIXTURES)),
+)
+def test_every_hand_made_fixture_is_read_or_clearly_refused(path: Path) -> None:
+    outcome(path.read_bytes(), path.name)

@@ -1,0 +1,190 @@
+"""The DuckDB store: lossless accounting, de-duplication, transactions, locking."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import REAL
+from toolkit.exceptions import IngestError, OptionError, Reason, StoreBusyError
+from toolkit.ingest import ReadOptions
+from toolkit.store import Store
+
+STRONG_V1 = REAL / "strong_ios_v1_2020-2021.csv"
+HEVY = REAL / "hevy_kg_2024-2025.csv"
+UTC = ReadOptions(tz="UTC")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "w.duckdb", wait_s=0.5)
+
+
+def _balanced(report) -> bool:
+    return (
+        report.rows_read == report.rows_accepted + report.rows_duplicate + report.rows_quarantined
+    )
+
+
+def test_same_file_twice_adds_nothing_and_says_already_ingested(store: Store) -> None:
+    first = store.ingest([STRONG_V1], patient_id="p1", options=UTC)[0]
+    second = store.ingest([STRONG_V1], patient_id="p1", options=UTC)[0]
+    assert first.rows_accepted > 1800 and first.rows_duplicate == 0
+    assert second.rows_accepted == 0
+    assert second.rows_duplicate == first.rows_accepted
+    assert second.rows_quarantined == first.rows_quarantined
+    assert second.already_ingested and "already ingested" in second.warnings[0]
+    assert _balanced(first) and _balanced(second)
+    assert store.table("sets", patient_id="p1").height == first.rows_accepted
+
+
+def test_overlapping_newer_export_adds_only_the_new_sets(store: Store, tmp_path: Path) -> None:
+    lines = STRONG_V1.read_bytes().splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    older = tmp_path / "older.csv"
+    newer = tmp_path / "newer.csv"
+    older.write_bytes(header + b"".join(body[:1000]))
+    newer.write_bytes(header + b"".join(body[600:]))
+    a = store.ingest([older], patient_id="p1", options=UTC)[0]
+    b = store.ingest([newer], patient_id="p1", options=UTC)[0]
+    full = store.ingest([STRONG_V1], patient_id="p1", options=UTC)[0]
+    assert a.rows_read == 1000 and b.rows_read == len(body) - 600
+    assert b.rows_duplicate == 400 - _quarantined_between(a, 600, 1000)
+    assert full.rows_accepted == 0
+    assert store.table("sets", patient_id="p1").height == a.rows_accepted + b.rows_accepted
+
+
+def _quarantined_between(report, lo: int, hi: int) -> int:
+    lines = report.quarantine["source_line"]
+    return int(((lines >= lo + 2) & (lines < hi + 2)).sum())
+
+
+def test_identical_unnumbered_sets_are_three_sets_not_duplicates(
+    store: Store, tmp_path: Path
+) -> None:
+    f = tmp_path / "fitnotes.csv"
+    f.write_text(
+        "Date,Exercise,Category,Weight (kgs),Reps,Distance,Distance Unit,Time\n"
+        "2025-01-06,Deadlift,Back,40.0,10,,,\n"
+        "2025-01-06,Deadlift,Back,40.0,10,,,\n"
+        "2025-01-06,Deadlift,Back,40.0,10,,,\n"
+    )
+    r = store.ingest([f], patient_id="p1", options=UTC)[0]
+    assert (r.rows_accepted, r.rows_duplicate) == (3, 0)
+    f2 = tmp_path / "fitnotes_later.csv"
+    f2.write_text(
+        f.read_text() + "2025-01-06,Deadlift,Back,40.0,10,,,\n2025-01-08,Deadlift,Back,45.0,8,,,\n"
+    )
+    r2 = store.ingest([f2], patient_id="p1", options=UTC)[0]
+    assert (r2.rows_accepted, r2.rows_duplicate) == (2, 3)
+    assert store.table("sets", patient_id="p1").height == 5
+
+
+def test_patients_are_kept_apart(store: Store) -> None:
+    store.ingest([STRONG_V1], patient_id="p1", options=UTC)
+    r = store.ingest([STRONG_V1], patient_id="p2", options=UTC)[0]
+    assert r.rows_duplicate == 0 and not r.already_ingested
+    frame = store.patients()
+    assert frame["patient_id"].to_list() == ["p1", "p2"]
+    assert frame["sets"].to_list() == [r.rows_accepted, r.rows_accepted]
+
+
+def test_a_refused_file_writes_nothing_of_the_whole_command(store: Store, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(STRONG_V1.read_bytes()[:5000] + b'"unterminated')
+    with pytest.raises(IngestError, match="truncated") as err:
+        store.ingest([HEVY, bad], patient_id="p1", options=UTC)
+    assert err.value.reason is Reason.TRUNCATED
+    assert store.table("sets").height == 0
+    assert store.table("uploads").height == 0
+
+
+def test_raw_bytes_are_kept_by_content_hash(store: Store) -> None:
+    r = store.ingest([STRONG_V1], patient_id="p1", options=UTC)[0]
+    assert store.raw_bytes(r.content_sha256) == STRONG_V1.read_bytes()
+    store.ingest([STRONG_V1], patient_id="p2", options=UTC)
+    with store.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_files").fetchall()[0][0] == 1
+
+
+def test_quarantine_rows_carry_file_line_reason_and_raw_text(store: Store) -> None:
+    store.ingest([REAL / "strong_v3_workout_number_2025-09.csv"], patient_id="p1", options=UTC)
+    q = store.table("quarantine", patient_id="p1")
+    assert q.height > 0
+    row = q.row(0, named=True)
+    assert row["file_name"] == "strong_v3_workout_number_2025-09.csv"
+    assert row["source_line"] >= 2 and row["reason"] and row["message"] and row["raw_text"]
+
+
+def test_dry_run_writes_nothing(store: Store) -> None:
+    r = store.ingest([HEVY], patient_id="p1", options=UTC, dry_run=True)[0]
+    assert r.dry_run and r.rows_accepted > 7000
+    assert not store.exists()
+    store.ingest([HEVY], patient_id="p1", options=UTC)
+    again = store.ingest([HEVY], patient_id="p1", options=UTC, dry_run=True)[0]
+    assert again.rows_accepted == 0 and again.rows_duplicate == r.rows_accepted
+
+
+def test_patient_record_round_trips(store: Store) -> None:
+    import datetime as dt
+
+    rec = store.upsert_patient(
+        "p9",
+        name="A. Patient",
+        surgery_date=dt.date(2025, 3, 1),
+        bodyweight_kg=72.5,
+        planned_sessions_per_week=3,
+    )
+    assert rec["bodyweight_kg"] == 72.5 and rec["surgery_date"] == dt.date(2025, 3, 1)
+    rec = store.upsert_patient("p9", condition="L5/S1 discectomy")
+    assert rec["name"] == "A. Patient" and rec["condition"] == "L5/S1 discectomy"
+    with pytest.raises(OptionError, match="bodyweight_kg must be"):
+        store.upsert_patient("p9", bodyweight_kg=-3)
+
+
+def test_second_writer_gets_store_busy_not_corruption(store: Store) -> None:
+    store.ingest([STRONG_V1], patient_id="p1", options=UTC)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(store.path)!r})
+            print("locked", flush=True)
+            time.sleep(6)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreBusyError, match="store busy"):
+            store.ingest([HEVY], patient_id="p1", options=UTC)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert store.table("sets", patient_id="p1").height > 1800
+    r = Store(store.path).ingest([HEVY], patient_id="p1", options=UTC)[0]
+    assert r.rows_accepted > 7000
+
+
+def test_local_date_uses_the_day_start_hour(store: Store, tmp_path: Path) -> None:
+    f = tmp_path / "late.csv"
+    f.write_text(
+        "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,RPE\n"
+        '2025-03-04 00:40:00,"Late",40m,"Deadlift (Barbell)",1,60.0,5.0,0,0.0,\n'
+        '2025-03-04 18:00:00,"Evening",40m,"Deadlift (Barbell)",1,60.0,5.0,0,0.0,\n'
+    )
+    store.ingest([f], patient_id="p1", options=ReadOptions(tz="Europe/Madrid"))
+    sessions = store.table("sessions", patient_id="p1").sort("started_at_utc")
+    assert [str(d) for d in sessions["local_date"]] == ["2025-03-03", "2025-03-04"]
+    assert str(sessions["started_at_utc"][0]) == "2025-03-03 23:40:00+00:00"
+    assert sessions["tz"].unique().to_list() == ["Europe/Madrid"]
+    assert pl.Series(sessions["time_known"]).all()
