@@ -232,12 +232,13 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     # Parity of quotes seen so far: a uint8 running sum wraps at 256 but keeps parity.
     inside = (np.cumsum(b == 34, dtype=np.uint8) & 1).astype(bool)
     if len(b) and inside[-1]:
-        last_nl = data.rfind(b"\n")
+        outside_nl = np.flatnonzero((b == 10) & ~inside)
+        start = int(outside_nl[-1]) + 1 if len(outside_nl) else 0
         raise IngestError(
             file,
             Reason.TRUNCATED,
-            "the file ends inside a quoted field: it looks truncated; export it again",
-            row=data.count(b"\n", 0, max(last_nl, 0)) + 1,
+            "the file ends inside a quoted field that starts on this row: it looks truncated; export it again",
+            row=data.count(b"\n", 0, start) + 1,
         )
     ends = np.flatnonzero((b == 10) & ~inside)
     if len(b) == 0 or b[-1] != 10:
