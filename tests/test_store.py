@@ -149,27 +149,19 @@ def test_patient_record_round_trips(store: Store) -> None:
 
 def test_second_writer_gets_store_busy_not_corruption(store: Store) -> None:
     store.ingest([STRONG_V1], patient_id="p1", options=UTC)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(store.path)!r})
-            print("locked", flush=True)
-            time.sleep(6)
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreBusyError, match="store busy"):
-            store.ingest([HEVY], patient_id="p1", options=UTC)
-    finally:
-        holder.kill()
-        holder.wait()
+    script = textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(store.path)!r})
+        print("locked", flush=True)
+        time.sleep(6)
+    """)
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            with pytest.raises(StoreBusyError, match="store busy"):
+                store.ingest([HEVY], patient_id="p1", options=UTC)
+        finally:
+            holder.kill()
     assert store.table("sets", patient_id="p1").height > 1800
     r = Store(store.path).ingest([HEVY], patient_id="p1", options=UTC)[0]
     assert r.rows_accepted > 7000

@@ -71,7 +71,7 @@ def md5_hex(keys: pl.Series) -> pl.Series:
     con = duckdb.connect()
     try:
         con.register("keys_view", frame.to_arrow())
-        out = con.execute("SELECT md5(k) AS h FROM keys_view").pl()
+        out = con.sql("SELECT md5(k) AS h FROM keys_view").pl()
     finally:
         con.close()
     return out["h"].alias(keys.name)

@@ -219,18 +219,24 @@ def find_column(header: list[str], *names: str) -> str | None:
     return None
 
 
-def converted_pounds(kg: str | pl.Expr, *, step_lb: float = 0.25, tol_lb: float = 1e-4) -> pl.Expr:
+def converted_pounds(
+    kg: str | pl.Expr, *, step_lb: float = 0.25, tol_lb: float = 1e-4, rel_tol: float = 2e-6
+) -> pl.Expr:
     """True where a kilogram value looks like a pound value converted to kg.
 
     Apps that store kilograms internally but let users enter pounds (Fitbod) export
     values such as ``20.41168092460379`` (= 45 lb). A value is flagged when it is not
     a whole number of grams (more than three decimals, so not typed in kg) and
-    ``kg / 0.45359237`` lies within ``tol_lb`` of a multiple of ``step_lb`` pounds.
-    Null cells give null.
+    ``kg / 0.45359237`` lies within ``tol_lb + rel_tol × lb`` of a multiple of
+    ``step_lb`` pounds. The relative part accepts the rounded factor older exports
+    used (Fitbod 2019: 1 kg = 2.20462 lb, so 90 lb = ``40.82336185``). Null cells
+    give null.
 
     Examples
     --------
     >>> pl.select(converted_pounds(pl.lit(20.41168092460379))).item()
+    True
+    >>> pl.select(converted_pounds(pl.lit(40.82336185))).item()
     True
     >>> pl.select(converted_pounds(pl.lit(42.5))).item()
     False
@@ -238,8 +244,9 @@ def converted_pounds(kg: str | pl.Expr, *, step_lb: float = 0.25, tol_lb: float 
     expr = pl.col(kg) if isinstance(kg, str) else kg
     grams = expr * 1000
     not_whole_grams = (grams - grams.round(0)).abs() > 1e-6
-    steps = expr / LB_TO_KG / step_lb
-    on_step = (steps - steps.round(0)).abs() * step_lb < tol_lb
+    lb = expr / LB_TO_KG
+    steps = lb / step_lb
+    on_step = (steps - steps.round(0)).abs() * step_lb < tol_lb + rel_tol * lb.abs()
     return not_whole_grams & on_step & (expr != 0)
 
 
@@ -380,16 +387,16 @@ def timestamp_parts(date: str | pl.Expr, time: str | pl.Expr | None = None) -> p
     extra_time = clock_time(time) if time is not None else pl.lit(None, dtype=pl.String)
     clock = pl.coalesce(clock_time(cell_time), extra_time)
     offset = iso.struct.field("3")
-    naive = pl.format(
-        "{} {}", day.dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")
-    ).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+    naive = pl.format("{} {}", day.dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")).str.strptime(
+        pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False
+    )
     # A time that was written but is not a valid clock time makes the whole cell unreadable.
     bad_time = cell_time.is_not_null() & clock_time(cell_time).is_null()
     naive = pl.when(bad_time | day.is_null()).then(None).otherwise(naive)
     off = offset.str.replace(r"^[Zz]$", "+00:00").str.extract_groups(r"^([+-])(\d{2}):?(\d{2})$")
-    minutes = (
-        off.struct.field("2").cast(pl.Int64) * 60 + off.struct.field("3").cast(pl.Int64)
-    ) * pl.when(off.struct.field("1") == "-").then(-1).otherwise(1)
+    minutes = (off.struct.field("2").cast(pl.Int64) * 60 + off.struct.field("3").cast(pl.Int64)) * pl.when(
+        off.struct.field("1") == "-"
+    ).then(-1).otherwise(1)
     utc = (naive - pl.duration(minutes=minutes)).dt.replace_time_zone("UTC")
     has_offset = offset.is_not_null()
     return pl.struct(

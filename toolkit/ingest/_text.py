@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # e.g. a field longer than the csv module's limit
+        return line.split(delimiter)
 
 
 @dataclass(frozen=True)
@@ -174,20 +178,20 @@ def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable
             row=int(lines[-1]),
         )
     width = int(max(n_header_fields, fields.max() if len(fields) else 0))
-    names = _unique_names(header) + [f"_extra_{i}" for i in range(width - n_header_fields)]
+    header = _unique_names(header)
+    names = header + [f"_extra_{i}" for i in range(width - n_header_fields)]
 
     if len(starts) <= 1:
         body = pl.DataFrame(schema={n: pl.String for n in names})
     else:
-        body = pl.read_csv(
+        body = _read_cells(
             data,
+            file,
             has_header=False,
             separator=sep,
             quote_char='"',
             schema={n: pl.String for n in names},
             missing_columns="insert",
-            skip_rows=0,
-            raise_if_empty=False,
         )
         if body.height != len(starts):
             raise IngestError(
@@ -212,11 +216,41 @@ def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
 
 
+def _read_cells(data: bytes, file: str, *, separator: str, quote_char: str, schema: dict, has_header: bool, missing_columns: str) -> pl.DataFrame:
+    """polars' CSV reader over all records, every cell a string; its refusals (a
+    stray quote inside a field) become an :class:`IngestError` naming the line."""
+    try:
+        return pl.read_csv(
+            data,
+            has_header=has_header,
+            separator=separator,
+            quote_char=quote_char,
+            schema=schema,
+            missing_columns=missing_columns,  # type: ignore[arg-type]
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        text = str(exc)
+        offset = re.search(r"offset in the file is (\d+) bytes", text)
+        row = data.count(b"\n", 0, int(offset.group(1))) + 1 if offset else None
+        field = re.search(r"Field `(.{0,60})", text)
+        detail = f" near {field.group(1)!r}" if field else ""
+        raise IngestError(
+            file,
+            Reason.MALFORMED,
+            f"badly quoted field{detail}: a double quote inside a field must be doubled (\"\")",
+            row=row,
+        ) from None
+
+
 def _unique_names(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for i, h in enumerate(header):
         name = h or f"_unnamed_{i}"
+        if name == "*" or (name.startswith("^") and name.endswith("$")) or name.startswith("_"):
+            # polars reads "*" and "^…$" as wildcards/regexes; "_…" is ours (_line, _fields).
+            name = f"col_{name}"
         if name in seen:
             seen[name] += 1
             name = f"{name}_{seen[name]}"

@@ -160,6 +160,7 @@ class Store:
         while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
+                con.execute("SET TimeZone = 'UTC'")
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -222,7 +223,7 @@ class Store:
                         [value, patient_id],
                     )
             con.commit()
-            row = con.execute("SELECT * FROM patients WHERE patient_id = ?", [patient_id]).pl()
+            row = con.sql("SELECT * FROM patients WHERE patient_id = ?", params=[patient_id]).pl()
         return row.to_dicts()[0]
 
     def patients(self) -> pl.DataFrame:
@@ -230,7 +231,7 @@ class Store:
         if not self.exists():
             return pl.DataFrame(schema=polars_schema(TABLES["patients"]))
         with self.connect(read_only=True) as con:
-            return con.execute(
+            return con.sql(
                 """
                 SELECT p.*,
                   (SELECT count(*) FROM sessions s WHERE s.patient_id = p.patient_id) AS sessions,
@@ -259,9 +260,9 @@ class Store:
             return pl.DataFrame(schema=schema)
         with self.connect(read_only=True) as con:
             if patient_id is None:
-                frame = con.execute(f"SELECT * FROM {name}").pl()
+                frame = con.sql(f"SELECT * FROM {name}").pl()
             else:
-                frame = con.execute(f"SELECT * FROM {name} WHERE patient_id = ?", [patient_id]).pl()
+                frame = con.sql(f"SELECT * FROM {name} WHERE patient_id = ?", params=[patient_id]).pl()
         return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
     def raw_bytes(self, content_sha256: str) -> bytes:

@@ -1,0 +1,722 @@
+"""Strong (iOS / Android) CSV exports, every layout seen from 2016 to October 2025.
+
+Strong has changed its export at least seven times (FORMATS.md §1.1). The layout is
+detected from the header's column *names* (never their positions); German localised
+headers (FORMATS.md §1.1, from jjaju/statlift) are mapped to the English names first.
+Every layout has one row per set, with the session (``Date`` = workout start, naive
+local time) repeated on each row.
+
+Layouts, with their real header lines:
+
+``v0_2016`` — 2016–17, comma, CRLF; the unit **is** the column name (``kg``/``lbs``,
+``km``/``mi``); ``Set Order`` is **0-based** (shifted to 1-based here)::
+
+    Date,Workout Name,Exercise Name,Set Order,kg,Reps,km,Seconds,Notes
+
+``v0b`` — ~2019, comma; no unit and no duration (weights such as ``6.80388555`` are
+pounds converted to kg by the app, read with ``--weight-unit`` like V1)::
+
+    Date,Workout Name,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE
+
+``v1_classic`` — iOS ~2020 → mid-2025, comma; **no unit anywhere**::
+
+    Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE
+
+``v2a_android`` — Android 2018–2020, semicolon; per-row units::
+
+    Date;Workout Name;Exercise Name;Set Order;Weight;Weight Unit;Reps;RPE;Distance;Distance Unit;Seconds;Notes;Workout Notes
+
+``v2b_android`` — Android 2023–2024, as V2a plus ``Workout Duration``::
+
+    Date;Workout Name;Exercise Name;Set Order;Weight;Weight Unit;Reps;RPE;Distance;Distance Unit;Seconds;Notes;Workout Notes;Workout Duration
+
+``v3_workout_number`` — 2025 "Workout #", every field quoted, ``;`` or ``,``, maybe a
+UTF-8 BOM and CRLF; unit in the header suffix (``Weight (kg)`` / ``Weight (lbs)``),
+distance in metres, duration in seconds::
+
+    "Workout #";"Date";"Workout Name";"Duration (sec)";"Exercise Name";"Set Order";"Weight (kg)";"Reps";"RPE";"Distance (meters)";"Seconds";"Notes";"Workout Notes"
+
+``v4_2025_10`` — October 2025, comma; no notes columns and no unit::
+
+    Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,RPE
+
+Detection rules (after mapping German names): ``Date``, ``Workout Name``,
+``Exercise Name``, ``Set Order`` and ``Reps`` are required, plus a weight column. Then
+``Weight (kg|lbs)`` → V3; ``Weight`` + ``Weight Unit`` → V2b if ``Workout Duration``
+else V2a; a ``kg``/``lbs`` column → V0; ``Weight`` + ``Duration`` → V1 if ``Notes``
+else V4; ``Weight`` alone → V0b. Other columns are optional and read when present.
+
+Decisions (each reported in the result's warnings where it applies):
+
+* **Units.** V1, V4 and V0b carry no unit: weights are read in ``options.weight_unit``
+  and flagged ``weight_unit_assumed``; distances are read in km when that unit is kg and
+  in miles when it is lb (Strong writes the user's display unit). Both are recorded in
+  ``ReadResult.assumptions``. In V2, a weight (or distance) with an empty unit cell
+  takes the unit every other row of the file uses (flagged assumed); when the file uses
+  no unit at all it takes ``options.weight_unit`` (assumed, as V1); when the file mixes
+  kg and lb it cannot be known and the row is quarantined ``UNKNOWN_UNIT``, as is a
+  unit text that is not a unit.
+* **Zero means absent.** Weight ``0``/``0.0`` (V1 bodyweight) and blank weight (V2b/V3)
+  both become a null weight = no external load, not a missing value; ``0`` reps,
+  distance and seconds become null too. A set with no weight, reps, distance or
+  seconds is an unfilled set (``INFO_UNFILLED_SET``).
+* **Rest Timer rows** (``Set Order`` = ``Rest Timer``, only ``Seconds`` filled) are
+  quarantined ``INFO_REST_TIMER``; their seconds become ``rest_after_s`` of the nearest
+  preceding set row in the file when that row has the same date, workout and exercise.
+  **Note rows** (``Set Order`` = ``Note``) are quarantined ``INFO_NOTE_ROW`` and their
+  ``Notes`` text is appended (``"; "``) to that same preceding set's notes.
+* **Set order.** Numbers are working sets (V0: +1). ``W``/``D``/``F`` are warm-up, drop
+  and failure sets. In a session+exercise where any ``Set Order`` is a letter or empty,
+  *every* set's ``set_index`` is its 1-based position in file order among that
+  session+exercise's set rows (Rest Timer/Note rows not counted), so warm-ups and
+  working sets never share an index.
+* **Session duration.** ``2h 38m``, ``45m``, ``38min``, ``1h``, or seconds (V3) are
+  parsed into ``session_duration_s``; the text stays in ``session_duration_raw``.
+  Durations over :data:`~toolkit.ingest._parse.SUSPECT_SESSION_S` (``264h 1m``: a timer
+  left running until export) keep their raw text but get a null
+  ``session_duration_s``, so no analysis counts them as training time; a warning names
+  how many sessions and the longest.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from toolkit.exceptions import IngestError, Reason
+from toolkit.ingest._base import (
+    SET_INPUT,
+    ReaderSpec,
+    ReadOptions,
+    ReadResult,
+    Rejects,
+    finish,
+    weight_columns,
+)
+from toolkit.ingest._parse import (
+    DISTANCE_TO_M,
+    SUSPECT_SESSION_S,
+    distance_unit,
+    duration_seconds,
+    number,
+    parse_datetime,
+    unparsed,
+    weight_unit,
+)
+from toolkit.ingest._text import CsvTable
+
+__all__ = ["SPEC", "detect", "read"]
+
+LAYOUTS = (
+    "v0_2016",
+    "v0b",
+    "v1_classic",
+    "v2a_android",
+    "v2b_android",
+    "v3_workout_number",
+    "v4_2025_10",
+)
+"""Layout names :func:`detect` returns (see the module docstring)."""
+
+_GERMAN = {
+    "Datum": "Date",
+    "Workout-Name": "Workout Name",
+    "Name der Übung": "Exercise Name",
+    "Reihenfolge festlegen": "Set Order",
+    "Gewicht": "Weight",
+    "Wiederh.": "Reps",
+    "Entfernung": "Distance",
+    "Sekunden": "Seconds",
+    "Notizen": "Notes",
+    "Workout-Notizen": "Workout Notes",
+    "Dauer": "Duration",
+    "Workout-Dauer": "Workout Duration",
+}
+"""German iOS/Android header → English (jjaju/statlift ``columns.json``, FORMATS.md §1.1)."""
+
+_CORE = ("Date", "Workout Name", "Exercise Name", "Set Order", "Reps")
+_V0_WEIGHT = {"kg": "kg", "kgs": "kg", "lb": "lb", "lbs": "lb"}
+_V0_DISTANCE = {"km": "km", "mi": "mi", "miles": "mi"}
+_SUFFIX_WEIGHT = re.compile(r"^Weight \((kgs?|lbs?)\)$", re.IGNORECASE)
+_SUFFIX_DISTANCE = re.compile(r"^Distance \((m|meters|metres|km|mi|miles)\)$", re.IGNORECASE)
+_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+_SET_TYPES = {"w": "warmup", "d": "drop", "f": "failure"}
+_SEP = "\x1f"
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _english(header: list[str]) -> list[str]:
+    """Header names with the German aliases mapped (names already English are kept)."""
+    present = set(header)
+    return [_GERMAN[h] if h in _GERMAN and _GERMAN[h] not in present else h for h in header]
+
+
+def _columns(header: list[str]) -> dict[str, str]:
+    """Canonical role → English column name, for the roles this header has.
+
+    Roles: ``date workout exercise set_order reps weight weight_unit distance
+    distance_unit seconds notes workout_notes rpe duration workout_no``; plus
+    ``weight_unit_fixed`` / ``distance_unit_fixed`` (the unit named by the header).
+    """
+    names = _english(header)
+    present = set(names)
+    cols: dict[str, str] = {}
+    simple = {
+        "date": "Date",
+        "workout": "Workout Name",
+        "exercise": "Exercise Name",
+        "set_order": "Set Order",
+        "reps": "Reps",
+        "weight_unit": "Weight Unit",
+        "distance_unit": "Distance Unit",
+        "seconds": "Seconds",
+        "notes": "Notes",
+        "workout_notes": "Workout Notes",
+        "rpe": "RPE",
+        "workout_no": "Workout #",
+    }
+    for role, name in simple.items():
+        if name in present:
+            cols[role] = name
+    for name in names:
+        if m := _SUFFIX_WEIGHT.match(name):
+            cols.setdefault("weight", name)
+            cols.setdefault("weight_unit_fixed", m.group(1).lower().rstrip("s"))
+        elif m := _SUFFIX_DISTANCE.match(name):
+            unit = {"meters": "m", "metres": "m", "miles": "mi"}.get(m.group(1).lower())
+            cols.setdefault("distance", name)
+            cols.setdefault("distance_unit_fixed", unit or m.group(1).lower())
+    if "weight" not in cols:
+        if "Weight" in present:
+            cols["weight"] = "Weight"
+        else:
+            for name in names:
+                if name.lower() in _V0_WEIGHT:
+                    cols["weight"] = name
+                    cols["weight_unit_fixed"] = _V0_WEIGHT[name.lower()]
+                    break
+    if "distance" not in cols:
+        if "Distance" in present:
+            cols["distance"] = "Distance"
+        else:
+            for name in names:
+                if name.lower() in _V0_DISTANCE:
+                    cols["distance"] = name
+                    cols["distance_unit_fixed"] = _V0_DISTANCE[name.lower()]
+                    break
+    for name in ("Duration (sec)", "Workout Duration", "Duration"):
+        if name in present:
+            cols["duration"] = name
+            break
+    return cols
+
+
+def _layout(cols: dict[str, str]) -> str | None:
+    if not all(role in cols for role in ("date", "workout", "exercise", "set_order", "reps")):
+        return None
+    if "weight" not in cols:
+        return None
+    weight = cols["weight"]
+    if _SUFFIX_WEIGHT.match(weight):
+        return "v3_workout_number"
+    if "weight_unit" in cols:
+        return "v2b_android" if cols.get("duration") == "Workout Duration" else "v2a_android"
+    if weight.lower() in _V0_WEIGHT:
+        return "v0_2016"
+    if cols.get("duration") == "Duration":
+        return "v1_classic" if "notes" in cols else "v4_2025_10"
+    return "v0b"
+
+
+def detect(header: list[str]) -> str | None:
+    """The Strong layout of a CSV header, or ``None`` when it is not a Strong export.
+
+    Parameters
+    ----------
+    header
+        Column names as written (stripped of quotes and whitespace).
+
+    Returns
+    -------
+    str or None
+        One of :data:`LAYOUTS`.
+
+    Examples
+    --------
+    >>> detect("Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,"
+    ...        "Distance,Seconds,RPE".split(","))
+    'v4_2025_10'
+    >>> detect(["Date", "Exercise", "Reps"]) is None
+    True
+    """
+    return _layout(_columns(header))
+
+
+def _missing(header: list[str]) -> list[str]:
+    """Columns a Strong export needs that ``header`` lacks (for a forced --format)."""
+    cols = _columns(header)
+    names = dict(zip(("date", "workout", "exercise", "set_order", "reps"), _CORE, strict=True))
+    missing = [name for role, name in names.items() if role not in cols]
+    if "weight" not in cols:
+        missing.append("Weight (or 'Weight (kg)', 'Weight (lbs)', 'kg', 'lbs')")
+    return missing
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _fmt_hm(seconds: float) -> str:
+    """``950460`` → ``'264h 1m'`` (the way Strong writes durations)."""
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
+
+
+def _num_text(expr: pl.Expr) -> pl.Expr:
+    """``120.0`` → ``'120'``, ``7.5`` → ``'7.5'`` (for messages)."""
+    return (
+        pl.when(expr == expr.round(0))
+        .then(expr.cast(pl.Int64).cast(pl.String))
+        .otherwise(expr.cast(pl.String))
+    )
+
+
+def _positive(expr: pl.Expr) -> pl.Expr:
+    """``0`` means "not entered" in Strong: null it (negatives are quarantined earlier)."""
+    return pl.when(expr != 0).then(expr)
+
+
+def _unit_note(unit: str, given: bool) -> str:
+    other = "lb" if unit == "kg" else "kg"
+    if given:
+        return f"(as set with --weight-unit {unit}; an assumption the file cannot confirm)"
+    return (
+        f"(assumed — pass --weight-unit {other} if the app was set to "
+        f"{'pounds' if other == 'lb' else 'kilograms'})"
+    )
+
+
+def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
+    """Read a Strong export into ``SET_INPUT`` rows, a quarantine and warnings.
+
+    Parameters
+    ----------
+    table
+        The parsed CSV (:func:`toolkit.ingest._text.parse_csv`).
+    layout
+        A name from :func:`detect`, or ``"forced"`` when the user forced
+        ``--format strong`` on a header that does not match.
+    options
+        ``weight_unit`` / ``weight_unit_given`` are used by the layouts without a unit.
+
+    Returns
+    -------
+    ReadResult
+        ``rows_read`` = accepted + quarantined (every data row is accounted for).
+
+    Raises
+    ------
+    IngestError
+        ``MISSING_COLUMN`` when the header lacks a column Strong exports always have.
+    """
+    missing = _missing(table.header)
+    if layout == "forced" or missing:
+        shown = ", ".join(table.header[:8]) + (", …" if len(table.header) > 8 else "")
+        raise IngestError(
+            table.file,
+            Reason.MISSING_COLUMN,
+            f"not a Strong export: missing column(s) {', '.join(repr(m) for m in missing)} "
+            f"(header: {shown}); re-export from Strong with the app language set to English",
+            row=1,
+            column=missing[0] if missing else None,
+        )
+    cols = _columns(table.header)
+    layout = _layout(cols) or layout
+    warnings: list[str] = []
+    assumptions: dict[str, str] = {}
+    if _english(table.header) != table.header:
+        warnings.append("German column names were mapped to Strong's English ones")
+
+    english = dict(zip(_unique(table.header), _unique(_english(table.header)), strict=True))
+    raw = table.rows.rename({k: v for k, v in english.items() if k != v})
+    rows_read = raw.height
+    roles = [r for r in cols if not r.endswith("_fixed")]
+    df = raw.select(
+        pl.col("_line"),
+        pl.col("_fields"),
+        *[pl.col(cols[r]).alias(r) for r in roles],
+        *[
+            pl.lit(None, dtype=pl.String).alias(r)
+            for r in (
+                "weight",
+                "weight_unit",
+                "distance",
+                "distance_unit",
+                "seconds",
+                "notes",
+                "workout_notes",
+                "rpe",
+                "duration",
+                "workout_no",
+            )
+            if r not in cols
+        ],
+    )
+    rej = Rejects()
+    n_fields = len(table.header)
+    df = rej.pull(
+        df,
+        pl.col("_fields") != n_fields,
+        Reason.FIELD_COUNT,
+        None,
+        pl.format("the row has {} fields, the header has " + str(n_fields), pl.col("_fields")),
+    )
+
+    # --- pseudo rows: Rest Timer and Note, attached to the preceding set ---------------
+    order = pl.col("set_order").str.to_lowercase()
+    kind = (
+        pl.when(order == "rest timer")
+        .then(pl.lit("rest"))
+        .when(order == "note")
+        .then(pl.lit("note"))
+        .otherwise(pl.lit("set"))
+    )
+    session = pl.concat_str(
+        [pl.col("workout_no").fill_null(""), pl.col("date").fill_null(""), pl.col("workout").fill_null("")],
+        separator=_SEP,
+    )
+    key = pl.concat_str([session, pl.col("exercise").fill_null("")], separator=_SEP)
+    df = df.with_columns(kind.alias("_kind"), key.alias("_key"), session.alias("_session"))
+    is_set = pl.col("_kind") == "set"
+    df = df.with_columns(
+        pl.when(is_set).then(pl.col("_line")).forward_fill().alias("_anchor"),
+        pl.when(is_set).then(pl.col("_key")).forward_fill().alias("_anchor_key"),
+    ).with_columns(
+        (~is_set & (pl.col("_anchor_key") == pl.col("_key"))).fill_null(False).alias("_attached"),
+        _positive(number("seconds")).alias("_rest_s"),
+    )
+    attached = df.filter(pl.col("_attached"))
+    rest = (
+        attached.filter(pl.col("_kind") == "rest", pl.col("_rest_s").is_not_null())
+        .group_by("_anchor")
+        .agg(pl.col("_rest_s").first().alias("rest_after_s"))
+    )
+    extra_notes = (
+        attached.filter(pl.col("_kind") == "note", pl.col("notes").is_not_null())
+        .group_by("_anchor")
+        .agg(pl.col("notes").str.join("; ").alias("_extra_notes"))
+    )
+    df = df.join(rest, left_on="_line", right_on="_anchor", how="left", maintain_order="left").join(
+        extra_notes, left_on="_line", right_on="_anchor", how="left", maintain_order="left"
+    )
+    df = rej.pull(
+        df,
+        pl.col("_kind") == "rest",
+        Reason.INFO_REST_TIMER,
+        "Set Order",
+        pl.when(pl.col("_attached") & pl.col("_rest_s").is_not_null())
+        .then(
+            pl.format(
+                "rest timer: {} s recorded as rest after the set on line {}",
+                _num_text(pl.col("_rest_s")),
+                pl.col("_anchor"),
+            )
+        )
+        .when(pl.col("_rest_s").is_null())
+        .then(pl.lit("rest timer row without seconds"))
+        .otherwise(pl.lit("rest timer row: no preceding set of the same exercise to attach to")),
+    )
+    df = rej.pull(
+        df,
+        pl.col("_kind") == "note",
+        Reason.INFO_NOTE_ROW,
+        "Set Order",
+        pl.when(pl.col("_attached") & pl.col("notes").is_not_null())
+        .then(pl.format("note row: text added to the notes of the set on line {}", pl.col("_anchor")))
+        .otherwise(pl.lit("note row: no text, or no preceding set to attach it to")),
+    )
+
+    # --- required values --------------------------------------------------------------
+    df = rej.pull(df, pl.col("exercise").is_null(), Reason.MISSING_VALUE, "Exercise Name", "no exercise name")
+    df = rej.pull(df, pl.col("date").is_null(), Reason.MISSING_VALUE, "Date", "no date")
+    df = df.with_columns(parse_datetime("date", _DATE_FORMATS).alias("ts_local"))
+    df = rej.pull(
+        df,
+        pl.col("ts_local").is_null(),
+        Reason.BAD_DATE,
+        "Date",
+        pl.format("not a date (expected YYYY-MM-DD HH:MM:SS): {}", pl.col("date")),
+    )
+
+    # --- set order --------------------------------------------------------------------
+    offset = 1 if layout == "v0_2016" else 0
+    so_num = number("set_order")
+    letter = pl.col("set_order").str.to_lowercase().is_in(list(_SET_TYPES))
+    bad_order = pl.col("set_order").is_not_null() & ~letter & (so_num.is_null() | (so_num != so_num.round(0)))
+    df = rej.pull(
+        df,
+        bad_order,
+        Reason.UNKNOWN_VALUE,
+        "Set Order",
+        pl.format("unknown set order '{}': expected a number, W, D or F", pl.col("set_order")),
+    )
+    df = rej.pull(
+        df,
+        so_num + offset < 1,
+        Reason.OUT_OF_RANGE,
+        "Set Order",
+        pl.format("set order {} is below the first set", pl.col("set_order")),
+    )
+    positional = (letter | pl.col("set_order").is_null()).any().over("_key")
+    df = df.with_columns(
+        pl.when(positional)
+        .then(pl.int_range(1, pl.len() + 1).over("_key", order_by="_line"))
+        .otherwise(so_num + offset)
+        .alias("set_index"),
+        pl.col("set_order")
+        .str.to_lowercase()
+        .replace_strict(_SET_TYPES, default="working", return_dtype=pl.String)
+        .alias("set_type"),
+    )
+
+    # --- numbers ----------------------------------------------------------------------
+    numeric = {
+        "weight": ("Weight", cols.get("weight", "Weight")),
+        "reps": ("Reps", "Reps"),
+        "distance": ("Distance", cols.get("distance", "Distance")),
+        "seconds": ("Seconds", "Seconds"),
+        "rpe": ("RPE", "RPE"),
+    }
+    for role, (_, column) in numeric.items():
+        df = rej.pull(
+            df,
+            unparsed(role, number(role)),
+            Reason.BAD_NUMBER,
+            column,
+            pl.format("not a number: {}", pl.col(role)),
+        )
+    for role, (_, column) in numeric.items():
+        too_big = (number(role) > 10) if role == "rpe" else pl.lit(False)
+        df = rej.pull(
+            df,
+            (number(role) < 0) | too_big,
+            Reason.OUT_OF_RANGE,
+            column,
+            pl.format("out of range: {}", pl.col(role)),
+        )
+    df = df.with_columns(
+        _positive(number("weight")).alias("_w"),
+        _positive(number("reps")).alias("reps_v"),
+        _positive(number("distance")).alias("_d"),
+        _positive(number("seconds")).alias("duration_s"),
+        number("rpe").alias("rpe_v"),
+    )
+    df = rej.pull(
+        df,
+        pl.all_horizontal(pl.col(c).is_null() for c in ("_w", "reps_v", "_d", "duration_s")),
+        Reason.INFO_UNFILLED_SET,
+        None,
+        "unfilled set: no weight, reps, distance or time",
+    )
+
+    # --- units ------------------------------------------------------------------------
+    df, w_unit, w_assumed = _weight_units(df, cols, options, rej, warnings, assumptions)
+    default_distance = "km" if options.weight_unit == "kg" else "mi"
+    df, d_unit = _distance_units(df, cols, default_distance, rej, warnings, assumptions)
+
+    # --- session duration -------------------------------------------------------------
+    dur = _positive(duration_seconds("duration"))
+    df = df.with_columns(dur.alias("_dur"))
+    unreadable = df.filter(unparsed("duration", duration_seconds("duration")))
+    if unreadable.height:
+        sessions = unreadable["_session"].n_unique()
+        warnings.append(
+            f"{sessions} session(s) have a duration that could not be read "
+            f"(e.g. {unreadable['duration'][0]!r}): kept as text only"
+        )
+    suspect = df.filter(pl.col("_dur") > SUSPECT_SESSION_S)
+    if suspect.height:
+        n = suspect["_session"].n_unique()
+        longest = float(suspect["_dur"].max())  # type: ignore[arg-type]
+        warnings.append(
+            f"{n} session{'s have' if n > 1 else ' has an'} implausible "
+            f"duration{'s' if n > 1 else ''} (up to {_fmt_hm(longest)}): kept as text, "
+            "flagged, not used as training time"
+        )
+
+    notes = pl.concat_str([pl.col("notes"), pl.col("_extra_notes")], separator="; ", ignore_nulls=True)
+    out = df.with_columns(
+        pl.lit(True).alias("time_known"),
+        pl.col("workout").alias("workout_name"),
+        pl.when(pl.col("_dur") <= SUSPECT_SESSION_S).then(pl.col("_dur")).alias("session_duration_s"),
+        pl.col("duration").alias("session_duration_raw"),
+        pl.col("exercise").alias("exercise_raw"),
+        pl.col("reps_v").alias("reps"),
+        *weight_columns(pl.col("_w"), w_unit, assumed=w_assumed),
+        pl.when(pl.col("_d").is_not_null())
+        .then(
+            (
+                pl.col("_d") * d_unit.replace_strict(DISTANCE_TO_M, default=None, return_dtype=pl.Float64)
+            ).round(3)
+        )
+        .alias("distance_m"),
+        pl.col("_d").alias("distance_original"),
+        pl.when(pl.col("_d").is_not_null()).then(d_unit).alias("distance_unit_original"),
+        pl.col("rpe_v").alias("rpe"),
+        pl.when(notes != "").then(notes).alias("notes"),
+    ).sort("_line")
+    return ReadResult(
+        format="strong",
+        layout=layout,
+        kind="workout",
+        rows_read=rows_read,
+        data=finish(out, SET_INPUT),
+        quarantine=rej.frame(),
+        warnings=warnings,
+        assumptions=assumptions,
+    )
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Column names as :func:`~toolkit.ingest._text.parse_csv` de-duplicates them."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h or f"_unnamed_{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _weight_units(
+    df: pl.DataFrame,
+    cols: dict[str, str],
+    options: ReadOptions,
+    rej: Rejects,
+    warnings: list[str],
+    assumptions: dict[str, str],
+) -> tuple[pl.DataFrame, pl.Expr, pl.Expr]:
+    """The weight unit of each row (an expression on ``df``) and whether it is assumed."""
+    has_w = pl.col("_w").is_not_null()
+    n_weights = int(df.select(has_w.sum()).item())
+    if "weight_unit_fixed" in cols:
+        return df, pl.lit(cols["weight_unit_fixed"]), pl.lit(False)
+    if "weight_unit" not in cols:
+        unit = options.weight_unit
+        if n_weights:
+            warnings.append(
+                f"weights read as {unit}: this Strong layout carries no unit "
+                f"{_unit_note(unit, options.weight_unit_given)}"
+            )
+            assumptions["weight_unit"] = unit
+        return df, pl.lit(unit), pl.lit(True)
+    # V2: per-row unit column.
+    df = df.with_columns(weight_unit("weight_unit").alias("_wu"))
+    df = rej.pull(
+        df,
+        has_w & pl.col("weight_unit").is_not_null() & pl.col("_wu").is_null(),
+        Reason.UNKNOWN_UNIT,
+        "Weight Unit",
+        pl.format("unknown weight unit '{}'", pl.col("weight_unit")),
+    )
+    no_unit = has_w & pl.col("_wu").is_null()
+    n_missing = int(df.select(no_unit.sum()).item())
+    if not n_missing:
+        return df, pl.col("_wu"), pl.lit(False)
+    used = sorted(df.filter(has_w & pl.col("_wu").is_not_null())["_wu"].unique().to_list())
+    if len(used) > 1:
+        df = rej.pull(
+            df,
+            no_unit,
+            Reason.UNKNOWN_UNIT,
+            "Weight Unit",
+            "weight without a unit in a file that mixes kg and lb",
+        )
+        return df, pl.col("_wu"), pl.lit(False)
+    if used:
+        fill = used[0]
+        warnings.append(
+            f"{n_missing} weight(s) had no unit: read as {fill}, the unit of every other "
+            "weight in this file (assumed)"
+        )
+    else:
+        fill = options.weight_unit
+        warnings.append(
+            f"weights read as {fill}: this file's Weight Unit column is empty "
+            f"{_unit_note(fill, options.weight_unit_given)}"
+        )
+    assumptions["weight_unit"] = fill
+    return df, pl.col("_wu").fill_null(pl.lit(fill)), pl.col("_wu").is_null()
+
+
+def _distance_units(
+    df: pl.DataFrame,
+    cols: dict[str, str],
+    default: str,
+    rej: Rejects,
+    warnings: list[str],
+    assumptions: dict[str, str],
+) -> tuple[pl.DataFrame, pl.Expr]:
+    """The distance unit of each row (an expression on ``df``)."""
+    has_d = pl.col("_d").is_not_null()
+    n_dist = int(df.select(has_d.sum()).item())
+    if "distance_unit_fixed" in cols:
+        return df, pl.lit(cols["distance_unit_fixed"])
+    note = (
+        f"distances read as {'km' if default == 'km' else 'miles'}: Strong writes them in the "
+        "app's display unit and this file does not say which (assumed from the weight unit)"
+    )
+    if "distance_unit" not in cols:
+        if n_dist:
+            warnings.append(note)
+            assumptions["distance_unit"] = default
+        return df, pl.lit(default)
+    df = df.with_columns(distance_unit("distance_unit").alias("_du"))
+    df = rej.pull(
+        df,
+        has_d & pl.col("distance_unit").is_not_null() & pl.col("_du").is_null(),
+        Reason.UNKNOWN_UNIT,
+        "Distance Unit",
+        pl.format("unknown distance unit '{}'", pl.col("distance_unit")),
+    )
+    no_unit = has_d & pl.col("_du").is_null()
+    n_missing = int(df.select(no_unit.sum()).item())
+    if not n_missing:
+        return df, pl.col("_du")
+    used = sorted(df.filter(has_d & pl.col("_du").is_not_null())["_du"].unique().to_list())
+    if len(used) > 1:
+        df = rej.pull(
+            df,
+            no_unit,
+            Reason.UNKNOWN_UNIT,
+            "Distance Unit",
+            "distance without a unit in a file that mixes units",
+        )
+        return df, pl.col("_du")
+    if used:
+        fill = used[0]
+        warnings.append(
+            f"{n_missing} distance(s) had no unit: read as {fill}, the unit of every other "
+            "distance in this file (assumed)"
+        )
+    else:
+        fill = default
+        warnings.append(note)
+    assumptions["distance_unit"] = fill
+    return df, pl.col("_du").fill_null(pl.lit(fill))
+
+
+SPEC = ReaderSpec(
+    name="strong",
+    kind="workout",
+    description="Strong app CSV export (iOS and Android, every layout 2016 – Oct 2025)",
+    read=read,
+    detect=detect,
+)
