@@ -64,14 +64,25 @@ class Normalised:
         raise ValueError("no rows")
 
 
-def md5_hex(keys: pl.Series) -> pl.Series:
-    """MD5 of each string (hex), computed in DuckDB — stable across library versions,
-    unlike polars' own ``hash``."""
-    frame = pl.DataFrame({"k": keys})
+def md5_hex(keys: pl.Series, lines: pl.Series | None = None) -> pl.Series:
+    """MD5 (hex) of each key, computed in DuckDB — stable across library versions,
+    unlike polars' own ``hash``.
+
+    With ``lines``, identical keys are first numbered in line order (occurrence 0, 1,
+    2, …) and the number is hashed with the key, so repeated identical rows get
+    distinct, reproducible keys.
+    """
+    frame = pl.DataFrame({"k": keys, "l": lines if lines is not None else pl.Series([0] * len(keys))})
+    frame = frame.with_row_index("i")
+    occurrence = (
+        "|| chr(31) || CAST(row_number() OVER (PARTITION BY k ORDER BY l, i) - 1 AS VARCHAR)"
+        if lines is not None
+        else ""
+    )
     con = duckdb.connect()
     try:
         con.register("keys_view", frame.to_arrow())
-        out = con.sql("SELECT md5(k) AS h FROM keys_view").pl()
+        out = con.sql(f"SELECT md5(k {occurrence}) AS h FROM keys_view ORDER BY i").pl()
     finally:
         con.close()
     return out["h"].alias(keys.name)
@@ -136,11 +147,8 @@ def _place_in_time(df: pl.DataFrame, tz: str, day_start_hour: int) -> pl.DataFra
 def _keyed(df: pl.DataFrame, parts: list[pl.Expr], name: str) -> pl.DataFrame:
     """Add column ``name`` = md5 of the key parts plus the occurrence within the file."""
     text = pl.concat_str([p.cast(pl.String).fill_null("") for p in parts], separator=_SEP)
-    df = df.with_columns(text.alias("_key")).with_columns(
-        pl.int_range(pl.len()).over("_key", order_by="_line").alias("_occ")
-    )
-    full = pl.concat_str([pl.col("_key"), pl.col("_occ").cast(pl.String)], separator=_SEP)
-    return df.with_columns(md5_hex(df.select(full.alias(name))[name])).drop("_key", "_occ")
+    keys = df.select(text.alias(name))[name]
+    return df.with_columns(md5_hex(keys, df["_line"]))
 
 
 def _num(expr: str) -> pl.Expr:
