@@ -16,9 +16,7 @@ from toolkit.ingest._normalise import normalise
 
 SEEDS = {
     "strong_v4": (REAL / "strong_v4_small.csv").read_bytes(),
-    "strong_v3": b"\n".join(
-        (REAL / "strong_v3_workout_number_2025-09.csv").read_bytes().split(b"\n")[:25]
-    ),
+    "strong_v3": b"\n".join((REAL / "strong_v3_workout_number_2025-09.csv").read_bytes().split(b"\n")[:25]),
     "strong_v1": b"\n".join((REAL / "strong_ios_v1_2020-2021.csv").read_bytes().split(b"\n")[:25]),
     "hevy": b"\n".join((REAL / "hevy_kg_2024-2025.csv").read_bytes().split(b"\n")[:25]),
 }

@@ -180,3 +180,16 @@ def test_local_date_uses_the_day_start_hour(store: Store, tmp_path: Path) -> Non
     assert str(sessions["started_at_utc"][0]) == "2025-03-03 23:40:00+00:00"
     assert sessions["tz"].unique().to_list() == ["Europe/Madrid"]
     assert pl.Series(sessions["time_known"]).all()
+
+
+def test_reprocess_rebuilds_the_same_rows_from_raw_bytes(store: Store) -> None:
+    store.ingest([STRONG_V1, REAL / "strong_v4_2025-10.csv"], patient_id="p1", options=UTC)
+    store.ingest([HEVY], patient_id="p2", options=UTC)
+    before = store.table("sets", patient_id="p1").sort("set_id")
+    reports = store.reprocess("p1")
+    assert [r.format for r in reports] == ["strong", "strong"]
+    after = store.table("sets", patient_id="p1").sort("set_id")
+    assert after["set_id"].to_list() == before["set_id"].to_list()
+    assert after.drop("upload_id").equals(before.drop("upload_id"))
+    assert store.table("uploads", patient_id="p1").height == 2
+    assert store.table("sets", patient_id="p2").height > 7000

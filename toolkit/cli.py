@@ -362,6 +362,16 @@ def quarantine(
 
 
 @app.command()
+def reprocess(
+    patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-read a patient's uploads from their kept raw bytes with today's readers."""
+    _run(lambda: _emit(Store(store).reprocess(patient), as_json))
+
+
+@app.command()
 def formats() -> None:
     """List the readers and what they read."""
     from toolkit.ingest import readers

@@ -72,7 +72,7 @@ def on_unique(expr: pl.Expr, parse: Callable[[pl.Expr], pl.Expr], dtype: pl.Data
         parsed = pl.DataFrame({"v": distinct}).select(parse(pl.col("v")).cast(dtype))["v"]
         return series.replace_strict(distinct, parsed, default=None, return_dtype=dtype)
 
-    return expr.map_batches(apply, return_dtype=dtype)
+    return expr.map_batches(apply, return_dtype=dtype, is_elementwise=True)
 
 
 _DURATION_HMS = r"^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d+)?)$"
@@ -375,6 +375,11 @@ _ISO_DATETIME = (
 _DAY_MONTH_YEAR = r"^(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})(?:,? +(\d{1,2}:\d{2}(?::\d{2})?))?$"
 
 
+_TIMESTAMP_STRUCT = pl.Struct(
+    {"ts_local": pl.Datetime("us"), "ts_utc": pl.Datetime("us", "UTC"), "time_known": pl.Boolean}
+)
+
+
 def timestamp_parts(date: str | pl.Expr, time: str | pl.Expr | None = None) -> pl.Expr:
     """Parse date(-time) cells into a struct ``{ts_local, ts_utc, time_known}``.
 
@@ -389,6 +394,9 @@ def timestamp_parts(date: str | pl.Expr, time: str | pl.Expr | None = None) -> p
     Slash or dot dates (``15/09/2025``, ``09/15/2025``, ``15.09.2025``) are *not* read:
     day-first and month-first cannot be told apart, so they come out null and the
     caller quarantines them.
+
+    The parsing runs once per distinct (date, time) pair — diaries and workout logs
+    repeat the same cells on many rows — in staged, vectorised polars steps.
 
     Parameters
     ----------
@@ -407,40 +415,81 @@ def timestamp_parts(date: str | pl.Expr, time: str | pl.Expr | None = None) -> p
         null when the cell is empty or unreadable; exactly one of the timestamps is set
         otherwise. A date-only cell gives midnight.
     """
-    raw = (pl.col(date) if isinstance(date, str) else date).str.strip_chars()
-    iso = raw.str.extract_groups(_ISO_DATETIME)
-    # "15th Sep 2025" → "15 Sep 2025"; then localised month names → English abbreviations.
-    dmy_text = english_months(
-        raw.str.replace(r"^(\d{1,2})(?:st|nd|rd|th)\b\.?", "$1").str.replace_all(r"\s+", " ")
+    d = (pl.col(date) if isinstance(date, str) else date).cast(pl.String).alias("d")
+    t = (pl.col(time) if isinstance(time, str) else time) if time is not None else pl.lit(None)
+    return pl.struct(d, t.cast(pl.String).alias("t")).map_batches(
+        _timestamps_of_batch, return_dtype=_TIMESTAMP_STRUCT
     )
-    dmy = dmy_text.str.extract_groups(_DAY_MONTH_YEAR)
-    dmy_date = pl.format(
-        "{} {} {}", dmy.struct.field("1"), dmy.struct.field("2"), dmy.struct.field("3")
-    ).str.strptime(pl.Date, "%d %b %Y", strict=False)
-    day = pl.coalesce(
-        iso.struct.field("1").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        dmy_date,
+
+
+def _timestamps_of_batch(cells: pl.Series) -> pl.Series:
+    frame = cells.struct.unnest()
+    if frame.width == 1:  # a struct of one broadcast literal
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("t"))
+    distinct = frame.unique()
+    parsed = _timestamp_frame(distinct)
+    out = frame.join(parsed, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left")
+    return out.select(pl.struct("ts_local", "ts_utc", "time_known").alias(cells.name)).to_series()
+
+
+def _timestamp_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """``d``, ``t`` (String) → the same plus ``ts_local``, ``ts_utc``, ``time_known``.
+
+    Each step is materialised before the next uses it, so no regular expression runs
+    twice on the same cell.
+    """
+    f = frame.with_columns(pl.col("d").str.strip_chars().alias("_d"))
+    f = f.with_columns(
+        pl.col("_d").str.extract_groups(_ISO_DATETIME).alias("_iso"),
+        # "15th Sep 2025" → "15 Sep 2025"; then localised month names → English abbreviations.
+        english_months(
+            pl.col("_d").str.replace(r"^(\d{1,2})(?:st|nd|rd|th)\b\.?", "$1").str.replace_all(r"\s+", " ")
+        )
+        .str.extract_groups(_DAY_MONTH_YEAR)
+        .alias("_dmy"),
     )
-    cell_time = pl.coalesce(iso.struct.field("2"), dmy.struct.field("4"))
-    extra_time = clock_time(time) if time is not None else pl.lit(None, dtype=pl.String)
-    clock = pl.coalesce(clock_time(cell_time), extra_time)
-    offset = iso.struct.field("3")
-    naive = pl.format("{} {}", day.dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")).str.strptime(
-        pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False
+    iso, dmy = pl.col("_iso").struct, pl.col("_dmy").struct
+    f = f.with_columns(
+        pl.coalesce(
+            iso.field("1").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+            pl.format("{} {} {}", dmy.field("1"), dmy.field("2"), dmy.field("3")).str.strptime(
+                pl.Date, "%d %b %Y", strict=False
+            ),
+        ).alias("_day"),
+        pl.coalesce(iso.field("2"), dmy.field("4")).alias("_cell_time"),
+        iso.field("3").alias("_offset"),
+    )
+    f = f.with_columns(
+        clock_time("_cell_time").alias("_cell_clock"),
+        clock_time("t").alias("_extra_clock"),
     )
     # A time that was written but is not a valid clock time makes the whole cell unreadable.
-    bad_time = cell_time.is_not_null() & clock_time(cell_time).is_null()
-    naive = pl.when(bad_time | day.is_null()).then(None).otherwise(naive)
-    off = offset.str.replace(r"^[Zz]$", "+00:00").str.extract_groups(r"^([+-])(\d{2}):?(\d{2})$")
-    minutes = (off.struct.field("2").cast(pl.Int64) * 60 + off.struct.field("3").cast(pl.Int64)) * pl.when(
-        off.struct.field("1") == "-"
+    bad_time = pl.col("_cell_time").is_not_null() & pl.col("_cell_clock").is_null()
+    clock = pl.coalesce("_cell_clock", "_extra_clock")
+    naive = pl.format(
+        "{} {}", pl.col("_day").dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")
+    ).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+    f = f.with_columns(
+        pl.when(bad_time | pl.col("_day").is_null()).then(None).otherwise(naive).alias("_naive"),
+        clock.is_not_null().alias("_has_clock"),
+        pl.col("_offset")
+        .str.replace(r"^[Zz]$", "+00:00")
+        .str.extract_groups(r"^([+-])(\d{2}):?(\d{2})$")
+        .alias("_off"),
+    )
+    off = pl.col("_off").struct
+    minutes = (off.field("2").cast(pl.Int64) * 60 + off.field("3").cast(pl.Int64)) * pl.when(
+        off.field("1") == "-"
     ).then(-1).otherwise(1)
-    utc = (naive - pl.duration(minutes=minutes)).dt.replace_time_zone("UTC")
-    has_offset = offset.is_not_null()
-    return pl.struct(
-        pl.when(~has_offset).then(naive).alias("ts_local"),
-        pl.when(has_offset).then(utc).alias("ts_utc"),
-        pl.when(naive.is_not_null()).then(clock.is_not_null()).alias("time_known"),
+    has_offset = pl.col("_offset").is_not_null()
+    return f.select(
+        "d",
+        "t",
+        pl.when(~has_offset).then(pl.col("_naive")).alias("ts_local"),
+        pl.when(has_offset)
+        .then((pl.col("_naive") - pl.duration(minutes=minutes)).dt.replace_time_zone("UTC"))
+        .alias("ts_utc"),
+        pl.when(pl.col("_naive").is_not_null()).then(pl.col("_has_clock")).alias("time_known"),
     )
 
 

@@ -76,6 +76,10 @@ def detect_format(
     if len(data) > MAX_FILE_BYTES:
         raise IngestError(file, Reason.TOO_LARGE, f"file is larger than {MAX_FILE_BYTES >> 30} GiB")
     forced = _by_name(options.format) if options.format else None
+    if forced is None and options.column_map:
+        # A column mapping names the generic reader it is meant for.
+        keys = set(options.column_map)
+        forced = _by_name("pain_csv" if "pain" in keys else "proms" if "instrument" in keys else "generic")
     container = _container(data)
     if container is not None and (forced is None or forced.sniff is not None):
         for spec in [forced] if forced else readers():
