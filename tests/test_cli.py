@@ -122,17 +122,12 @@ def test_quarantine_command_lists_reasons(tmp_path: Path) -> None:
         '2025-13-45 10:00:00,"A",40m,"Deadlift (Barbell)",1,60.0,5.0,0,0.0,\n'
         '2025-03-04 18:00:00,"A",40m,"Deadlift (Barbell)",1,60.0,5.0,0,0.0,\n'
     )
-    assert (
-        runner.invoke(app, ["ingest", str(bad), "--patient", "p1", "--store", str(store)]).exit_code
-        == 0
-    )
+    assert runner.invoke(app, ["ingest", str(bad), "--patient", "p1", "--store", str(store)]).exit_code == 0
     res = runner.invoke(app, ["quarantine", "--patient", "p1", "--store", str(store), "--json"])
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == 1
     assert (
-        rows[0]["reason"] == "bad_date"
-        and rows[0]["source_line"] == 2
-        and rows[0]["column_name"] == "Date"
+        rows[0]["reason"] == "bad_date" and rows[0]["source_line"] == 2 and rows[0]["column_name"] == "Date"
     )
     assert "2025-13-45" in rows[0]["raw_text"]
 

@@ -250,13 +250,28 @@ def test_column_map_alone_selects_the_generic_reader(tmp_path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "ingest", str(GENERIC / "generic_mapped.csv"), "--patient", "p1", "--store", str(store), "--json",
-            "--map", "date=Datum,exercise=Übung,reps=Wdh", "--map", "weight=Gewicht (kg),duration=Dauer (min)",
-            "--map", "notes=Bemerkung",
+            "ingest",
+            str(GENERIC / "generic_mapped.csv"),
+            "--patient",
+            "p1",
+            "--store",
+            str(store),
+            "--json",
+            "--map",
+            "date=Datum,exercise=Übung,reps=Wdh",
+            "--map",
+            "weight=Gewicht (kg),duration=Dauer (min)",
+            "--map",
+            "notes=Bemerkung",
         ],
     )
     assert res.exit_code == 0, res.output
     import json
 
     report = json.loads(res.stdout)
-    assert (report["format"], report["rows_read"], report["rows_accepted"], report["rows_quarantined"]) == ("generic", 3, 2, 1)
+    assert (report["format"], report["rows_read"], report["rows_accepted"], report["rows_quarantined"]) == (
+        "generic",
+        3,
+        2,
+        1,
+    )

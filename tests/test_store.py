@@ -26,9 +26,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def _balanced(report) -> bool:
-    return (
-        report.rows_read == report.rows_accepted + report.rows_duplicate + report.rows_quarantined
-    )
+    return report.rows_read == report.rows_accepted + report.rows_duplicate + report.rows_quarantined
 
 
 def test_same_file_twice_adds_nothing_and_says_already_ingested(store: Store) -> None:
@@ -64,9 +62,7 @@ def _quarantined_between(report, lo: int, hi: int) -> int:
     return int(((lines >= lo + 2) & (lines < hi + 2)).sum())
 
 
-def test_identical_unnumbered_sets_are_three_sets_not_duplicates(
-    store: Store, tmp_path: Path
-) -> None:
+def test_identical_unnumbered_sets_are_three_sets_not_duplicates(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "fitnotes.csv"
     f.write_text(
         "Date,Exercise,Category,Weight (kgs),Reps,Distance,Distance Unit,Time\n"
@@ -77,9 +73,7 @@ def test_identical_unnumbered_sets_are_three_sets_not_duplicates(
     r = store.ingest([f], patient_id="p1", options=UTC)[0]
     assert (r.rows_accepted, r.rows_duplicate) == (3, 0)
     f2 = tmp_path / "fitnotes_later.csv"
-    f2.write_text(
-        f.read_text() + "2025-01-06,Deadlift,Back,40.0,10,,,\n2025-01-08,Deadlift,Back,45.0,8,,,\n"
-    )
+    f2.write_text(f.read_text() + "2025-01-06,Deadlift,Back,40.0,10,,,\n2025-01-08,Deadlift,Back,45.0,8,,,\n")
     r2 = store.ingest([f2], patient_id="p1", options=UTC)[0]
     assert (r2.rows_accepted, r2.rows_duplicate) == (2, 3)
     assert store.table("sets", patient_id="p1").height == 5

@@ -32,13 +32,9 @@ app = typer.Typer(
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False
-    ),
+    typer.Option("--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False),
 ]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")]
 
 
 def _err(message: str) -> None:
@@ -75,9 +71,7 @@ def _parse_map(items: list[str] | None) -> dict[str, str]:
                 continue
             key, sep, value = part.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise OptionError(
-                    f"--map expects FIELD=HEADER pairs (e.g. date=Datum), got {part!r}"
-                )
+                raise OptionError(f"--map expects FIELD=HEADER pairs (e.g. date=Datum), got {part!r}")
             mapping[key.strip().lower()] = value.strip()
     return mapping
 
@@ -97,9 +91,7 @@ def _options(
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise OptionError(
-                f"--tz must be an IANA zone such as Europe/London, got {tz!r}"
-            ) from None
+            raise OptionError(f"--tz must be an IANA zone such as Europe/London, got {tz!r}") from None
     return ReadOptions(
         format=fmt,
         weight_unit=(weight_unit or "kg").lower().rstrip("s"),  # type: ignore[arg-type]
@@ -112,22 +104,16 @@ def _options(
     )
 
 
-FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="Force a reader (see `recovery formats`).")
-]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Force a reader (see `recovery formats`).")]
 UnitOpt = Annotated[
     str | None,
-    typer.Option(
-        "--weight-unit", help="Unit of weights in files that carry none: kg or lb [default: kg]."
-    ),
+    typer.Option("--weight-unit", help="Unit of weights in files that carry none: kg or lb [default: kg]."),
 ]
 TzOpt = Annotated[
     str | None,
     typer.Option("--tz", help="IANA zone for times without offset [default: this machine's]."),
 ]
-DayOpt = Annotated[
-    int, typer.Option("--day-start-hour", min=0, max=23, help="Local hour a new day starts.")
-]
+DayOpt = Annotated[int, typer.Option("--day-start-hour", min=0, max=23, help="Local hour a new day starts.")]
 EncOpt = Annotated[
     str | None, typer.Option("--encoding", help="Text encoding when not UTF-8 (e.g. latin-1).")
 ]
@@ -159,9 +145,7 @@ def _summary(report: IngestReport) -> str:
 
 def _emit(reports: list[IngestReport], as_json: bool) -> None:
     for r in reports:
-        typer.echo(
-            json.dumps(r.to_dict(), ensure_ascii=False, default=str) if as_json else _summary(r)
-        )
+        typer.echo(json.dumps(r.to_dict(), ensure_ascii=False, default=str) if as_json else _summary(r))
 
 
 def _ingest(
@@ -184,17 +168,13 @@ def _ingest(
             bar.update(task, description=f"reading {Path(name).name}")
             bar.advance(task, 0.5)
 
-        reports = target.ingest(
-            files, patient_id=patient, options=options, dry_run=dry_run, progress=advance
-        )
+        reports = target.ingest(files, patient_id=patient, options=options, dry_run=dry_run, progress=advance)
     _emit(reports, as_json)
 
 
 @app.command()
 def ingest(
-    files: Annotated[
-        list[Path], typer.Argument(help="Export files (CSV, FHIR JSON, Apple Health XML/zip).")
-    ],
+    files: Annotated[list[Path], typer.Argument(help="Export files (CSV, FHIR JSON, Apple Health XML/zip).")],
     patient: Annotated[str, typer.Option("--patient", help="Patient id (created when new).")],
     store: StoreOpt = None,
     fmt: FormatOpt = None,
@@ -264,9 +244,7 @@ def patient(
     name: Annotated[str | None, typer.Option("--name")] = None,
     condition: Annotated[str | None, typer.Option("--condition")] = None,
     surgery_date: Annotated[str | None, typer.Option("--surgery-date", help="YYYY-MM-DD")] = None,
-    programme_start: Annotated[
-        str | None, typer.Option("--programme-start", help="YYYY-MM-DD")
-    ] = None,
+    programme_start: Annotated[str | None, typer.Option("--programme-start", help="YYYY-MM-DD")] = None,
     planned: Annotated[float | None, typer.Option("--planned-sessions-per-week")] = None,
     bodyweight: Annotated[float | None, typer.Option("--bodyweight-kg")] = None,
     as_json: JsonOpt = False,
@@ -342,9 +320,7 @@ def quarantine(
         frame = Store(store).table("quarantine", patient_id=patient)
         if not include_info:
             frame = frame.filter(pl.col("severity") == "error")
-        frame = frame.unique(
-            ["file_name", "source_line", "reason"], keep="last", maintain_order=True
-        )
+        frame = frame.unique(["file_name", "source_line", "reason"], keep="last", maintain_order=True)
         if as_json:
             for row in frame.to_dicts():
                 typer.echo(json.dumps(row, default=str, ensure_ascii=False))

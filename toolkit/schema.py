@@ -68,9 +68,7 @@ class Patients(_Table):
 
     patient_id: str = _f("Identifier chosen by the clinic or user (e.g. 'p001').", unique=True)
     name: str = _f("Display name.", nullable=True)
-    condition: str = _f(
-        "Condition being rehabilitated, free text (e.g. 'L5/S1 disc').", nullable=True
-    )
+    condition: str = _f("Condition being rehabilitated, free text (e.g. 'L5/S1 disc').", nullable=True)
     surgery_date: dt.date = _f("Date of surgery; recovery time is measured from it.", nullable=True)
     programme_start_date: dt.date = _f("Start of the exercise programme.", nullable=True)
     planned_sessions_per_week: float = _f(
@@ -137,9 +135,7 @@ class Sessions(_Table):
     time_known: bool = _f("False when the app records dates only.")
     tz: str = _f("Time zone of started_at_local.")
     workout_name: str = _f("Workout name/title as logged.", nullable=True)
-    duration_s: float = _f(
-        "Session duration in seconds (null when absent or suspect).", nullable=True, ge=0
-    )
+    duration_s: float = _f("Session duration in seconds (null when absent or suspect).", nullable=True, ge=0)
     duration_raw: str = _f("Duration as written in the export.", nullable=True)
     duration_suspect: bool = _f("True when the export's duration was implausible (> 6 h).")
     workout_notes: str = _f("Notes on the whole workout.", nullable=True)
@@ -152,17 +148,13 @@ class Sessions(_Table):
 class Sets(_Table):
     """One row per performed set, in SI units with the original values beside them."""
 
-    set_id: str = _f(
-        "Stable natural key (see toolkit.ingest._normalise.natural keys).", unique=True
-    )
+    set_id: str = _f("Stable natural key (see toolkit.ingest._normalise.natural keys).", unique=True)
     session_id: str = _f("Session the set belongs to.")
     patient_id: str = _f("Patient.")
     source_app: str = _f("App the set was logged in.")
     local_date: dt.date = _f("Training day (local).")
     exercise_raw: str = _f("Exercise name exactly as exported.")
-    exercise: str = _f(
-        "Canonical exercise name from the catalogue; null when unmapped.", nullable=True
-    )
+    exercise: str = _f("Canonical exercise name from the catalogue; null when unmapped.", nullable=True)
     exercise_mapped: bool = _f("True when exercise_raw matched the catalogue.")
     equipment: str = _f("Equipment (from the name's '(…)' or the catalogue).", nullable=True)
     movement_pattern: str = _f("Movement pattern from the catalogue.", nullable=True)
@@ -171,30 +163,20 @@ class Sets(_Table):
     set_index: pl.Int32 = _f(
         "1-based set number within the exercise (null when the app has none).", nullable=True, ge=1
     )
-    set_type: str = _f(
-        "working, warmup, drop or failure.", isin=["working", "warmup", "drop", "failure"]
-    )
+    set_type: str = _f("working, warmup, drop or failure.", isin=["working", "warmup", "drop", "failure"])
     reps: float = _f("Repetitions.", nullable=True, ge=0)
-    weight_kg: float = _f(
-        "External load in kg, rounded to 1 g; null for bodyweight sets.", nullable=True
-    )
+    weight_kg: float = _f("External load in kg, rounded to 1 g; null for bodyweight sets.", nullable=True)
     weight_original: float = _f("Weight as exported.", nullable=True)
-    weight_unit_original: str = _f(
-        "Unit of weight_original: kg or lb.", nullable=True, isin=["kg", "lb"]
-    )
+    weight_unit_original: str = _f("Unit of weight_original: kg or lb.", nullable=True, isin=["kg", "lb"])
     weight_unit_assumed: bool = _f("True when the file carried no unit and one was assumed.")
     distance_m: float = _f("Distance in metres.", nullable=True, ge=0)
     distance_original: float = _f("Distance as exported.", nullable=True)
     distance_unit_original: str = _f("Unit of distance_original.", nullable=True)
     duration_s: float = _f("Duration of a timed set in seconds.", nullable=True, ge=0)
     rpe: float = _f("Rating of perceived exertion (CR-10).", nullable=True, ge=0, le=10)
-    rest_after_s: float = _f(
-        "Rest after the set in seconds (Strong rest timer).", nullable=True, ge=0
-    )
+    rest_after_s: float = _f("Rest after the set in seconds (Strong rest timer).", nullable=True, ge=0)
     superset_id: str = _f("Superset group id (Hevy; '0' is a valid id).", nullable=True)
-    multiplier: float = _f(
-        "Fitbod multiplier (e.g. 2 for dumbbell pairs), as exported.", nullable=True
-    )
+    multiplier: float = _f("Fitbod multiplier (e.g. 2 for dumbbell pairs), as exported.", nullable=True)
     notes: str = _f("Set or exercise notes.", nullable=True)
     upload_id: str = _f("Upload that first brought this set.")
     source_line: pl.Int64 = _f("Line of the row in that upload (header = 1).", ge=1)
@@ -208,9 +190,7 @@ class PainEntries(_Table):
 
     pain_id: str = _f("Stable natural key: patient, time, location, occurrence.", unique=True)
     patient_id: str = _f("Patient.")
-    recorded_at_utc: pe.DateTime = _utc(
-        "When the rating was recorded (midnight local if date only)."
-    )
+    recorded_at_utc: pe.DateTime = _utc("When the rating was recorded (midnight local if date only).")
     recorded_at_local: pe.DateTime = _local("Local wall-clock time of the rating.")
     local_date: dt.date = _f("Day of the rating (local).")
     time_known: bool = _f("False for date-only entries.")
@@ -386,9 +366,7 @@ def write_table_schemas(directory: str | Path) -> list[Path]:
     paths = []
     for name in TABLES:
         path = out / f"{name}.json"
-        path.write_text(
-            json.dumps(table_schema(name), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        path.write_text(json.dumps(table_schema(name), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 
@@ -396,10 +374,6 @@ def write_table_schemas(directory: str | Path) -> list[Path]:
 if __name__ == "__main__":  # python -m toolkit.schema [DIR]
     import sys
 
-    target = (
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else Path(__file__).resolve().parents[1] / "data" / "schema"
-    )
+    target = sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "data" / "schema"
     for p in write_table_schemas(target):
         print(p)

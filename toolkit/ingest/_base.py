@@ -110,9 +110,7 @@ def finish(df: pl.DataFrame, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
-def weight_columns(
-    value: pl.Expr, unit: pl.Expr, *, assumed: bool | pl.Expr = False
-) -> list[pl.Expr]:
+def weight_columns(value: pl.Expr, unit: pl.Expr, *, assumed: bool | pl.Expr = False) -> list[pl.Expr]:
     """``weight_kg``, ``weight_original``, ``weight_unit_original``, ``weight_unit_assumed``.
 
     ``unit`` must already be normalised to ``kg``/``lb`` (see

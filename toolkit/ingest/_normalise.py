@@ -104,9 +104,7 @@ def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) 
     bad = (
         cases.group_by("index")
         .agg(
-            pl.format("{} failed {}: {}", "column", "check", "failure_case")
-            .first()
-            .alias("message"),
+            pl.format("{} failed {}: {}", "column", "check", "failure_case").first().alias("message"),
             pl.col("column").first(),
         )
         .rename({"index": "_row"})
@@ -137,10 +135,7 @@ def _place_in_time(df: pl.DataFrame, tz: str, day_start_hour: int) -> pl.DataFra
     shifted = local - pl.duration(hours=day_start_hour)
     return df.with_columns(placed.alias("_utc")).with_columns(
         local.alias("_local"),
-        pl.when(pl.col("time_known"))
-        .then(shifted.dt.date())
-        .otherwise(local.dt.date())
-        .alias("_date"),
+        pl.when(pl.col("time_known")).then(shifted.dt.date()).otherwise(local.dt.date()).alias("_date"),
     )
 
 
@@ -193,9 +188,7 @@ def normalise(
         "_line",
         pl.lit(None, dtype=pl.String).alias("column"),
         pl.lit(Reason.BAD_DATE.value).alias("reason"),
-        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias(
-            "message"
-        ),
+        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias("message"),
     )
     df = df.filter(pl.col("_utc").is_not_null())
     common = {"patient_id": patient_id, "upload_id": upload_id}

@@ -107,8 +107,7 @@ def detect_format(
     raise IngestError(
         file,
         Reason.UNKNOWN_FORMAT,
-        f"unrecognised header ({shown}); pass --format (one of: {names}) or a column "
-        "mapping with --map",
+        f"unrecognised header ({shown}); pass --format (one of: {names}) or a column mapping with --map",
         row=1,
     )
 
@@ -143,9 +142,7 @@ def _check_accounting(result: ReadResult, file: str) -> None:
         )
 
 
-def attach_raw(
-    result: ReadResult, table: CsvTable | None, raw_json: pl.Series | None = None
-) -> pl.DataFrame:
+def attach_raw(result: ReadResult, table: CsvTable | None, raw_json: pl.Series | None = None) -> pl.DataFrame:
     """The quarantine with a ``raw`` column (the record's text) for CSV inputs."""
     q = result.quarantine
     if "raw" in q.columns:

@@ -49,9 +49,7 @@ def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
         try:
             text = data.decode(encoding)
         except (LookupError, UnicodeDecodeError) as exc:
-            raise IngestError(
-                file, Reason.ENCODING, f"cannot decode as {encoding}: {exc}"
-            ) from None
+            raise IngestError(file, Reason.ENCODING, f"cannot decode as {encoding}: {exc}") from None
         return text.removeprefix("\ufeff")
     for bom, codec in (
         (b"\xff\xfe\x00\x00", "utf-32"),
@@ -65,9 +63,7 @@ def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
             except UnicodeDecodeError as exc:
                 raise IngestError(file, Reason.ENCODING, f"invalid {codec}: {exc.reason}") from None
     if b"\x00" in data[:_BINARY_PROBE]:
-        raise IngestError(
-            file, Reason.BINARY_FILE, "this is a binary file, not a CSV/JSON/XML export"
-        )
+        raise IngestError(file, Reason.BINARY_FILE, "this is a binary file, not a CSV/JSON/XML export")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -216,7 +212,16 @@ def parse_csv(text: str, file: str, *, delimiter: str | None = None) -> CsvTable
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
 
 
-def _read_cells(data: bytes, file: str, *, separator: str, quote_char: str, schema: dict, has_header: bool, missing_columns: str) -> pl.DataFrame:
+def _read_cells(
+    data: bytes,
+    file: str,
+    *,
+    separator: str,
+    quote_char: str,
+    schema: dict,
+    has_header: bool,
+    missing_columns: str,
+) -> pl.DataFrame:
     """polars' CSV reader over all records, every cell a string; its refusals (a
     stray quote inside a field) become an :class:`IngestError` naming the line."""
     try:
@@ -238,7 +243,7 @@ def _read_cells(data: bytes, file: str, *, separator: str, quote_char: str, sche
         raise IngestError(
             file,
             Reason.MALFORMED,
-            f"badly quoted field{detail}: a double quote inside a field must be doubled (\"\")",
+            f'badly quoted field{detail}: a double quote inside a field must be doubled ("")',
             row=row,
         ) from None
 

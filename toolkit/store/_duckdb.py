@@ -275,9 +275,7 @@ class Store:
             raise StoreError(f"no raw file with hash {content_sha256}")
         return bytes(rows[0][0])
 
-    def reprocess(
-        self, patient_id: str, *, catalogue: pl.DataFrame | None = None
-    ) -> list[IngestReport]:
+    def reprocess(self, patient_id: str, *, catalogue: pl.DataFrame | None = None) -> list[IngestReport]:
         """Re-read every upload of a patient from its kept raw bytes with today's readers
         and catalogue, replacing the patient's canonical rows, in one transaction.
 
@@ -298,9 +296,7 @@ class Store:
             opts = json.loads(options_json)
             opts["column_map"] = opts.get("column_map") or {}
             prepared.extend(
-                self._prepare(
-                    [(file_name, bytes(content))], patient_id, ReadOptions(**opts), catalogue, None
-                )
+                self._prepare([(file_name, bytes(content))], patient_id, ReadOptions(**opts), catalogue, None)
             )
         with self.connect() as con:
             con.begin()
@@ -582,9 +578,7 @@ def _report(p: _Prepared, *, duplicates: int, already: bool, dry_run: bool) -> I
     )
 
 
-def _quarantine_rows(
-    q: pl.DataFrame, *, upload_id: str, patient_id: str, file_name: str
-) -> pl.DataFrame:
+def _quarantine_rows(q: pl.DataFrame, *, upload_id: str, patient_id: str, file_name: str) -> pl.DataFrame:
     info = [r.value for r in Reason if r.is_info]
     return q.select(
         pl.lit(upload_id).alias("upload_id"),
