@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The shared helpers assert; let pytest explain their failures as it does in tests.
+pytest.register_assert_rewrite("tests._helpers")
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -36,3 +39,15 @@ def real_dir() -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def cohort_store(tmp_path_factory: pytest.TempPathFactory):
+    """The synthetic demo cohort ingested through the real ingest path (built once)."""
+    from toolkit.datasets import demo_cohort
+    from toolkit.store import Store
+
+    cohort = demo_cohort()
+    store = Store(tmp_path_factory.mktemp("cohort") / "cohort.duckdb")
+    cohort.ingest_into(store)
+    return cohort, store

@@ -239,7 +239,11 @@ def test_weight_unit_lb_converts_unitless_strong(tmp_path: Path) -> None:
     assert row["weight_kg"] == pytest.approx(4.536, abs=1e-3) and row["weight_unit_assumed"]
 
 
-def test_demo_ingests_the_shipped_exports(tmp_path: Path) -> None:
+def test_demo_builds_the_cohort_and_the_genuine_exports(tmp_path: Path) -> None:
     proc = _recovery("demo", "--store", str(tmp_path / "demo.duckdb"))
     assert proc.returncode == 0, proc.stderr
-    assert "demo-hevy" in proc.stdout and "demo-strong" in proc.stdout
+    for pid in ("real-hevy", "real-strong-v1", "spike_01", "control_10", "reverse_01"):
+        assert pid in proc.stdout
+    again = _recovery("demo", "--store", str(tmp_path / "demo.duckdb"), "--json")
+    reports = [json.loads(line) for line in again.stdout.splitlines()]
+    assert reports and all(r["rows_accepted"] == 0 and r["already_ingested"] for r in reports)

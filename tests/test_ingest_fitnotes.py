@@ -4,63 +4,17 @@ commas, weight-and-time rows, exact row accounting."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
 
+from tests._helpers import assert_accounting, read, read_data, row
 from tests.conftest import FIXTURES
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import fitnotes
 from toolkit.ingest._base import SET_INPUT, ReadOptions, ReadResult
-from toolkit.ingest._text import decode, parse_csv
 
 FITNOTES = FIXTURES / "fitnotes"
-
-
-def _all_readers_present() -> bool:
-    from toolkit.ingest._read import readers
-
-    try:
-        readers()
-    except ImportError:
-        return False
-    return True
-
-
-def read_data(data: bytes, name: str, options: ReadOptions | None = None) -> ReadResult:
-    """Read through the registry (``read_bytes``) once every reader module exists;
-    until then through :mod:`toolkit.ingest.fitnotes` directly, checking the same row
-    accounting ``read_bytes`` checks."""
-    options = options or ReadOptions()
-    if _all_readers_present():
-        from toolkit.ingest._read import read_bytes
-
-        result, _ = read_bytes(data, name, options)
-        return result
-    table = parse_csv(decode(data, name), name)
-    layout = fitnotes.detect(table.header)
-    if layout is None:
-        assert options.format == "fitnotes", "not detected as FitNotes"
-        layout = "forced"
-    result = fitnotes.read(table, layout, options)
-    assert result.data.height + result.quarantine.height == result.rows_read
-    return result
-
-
-def read(path: Path, options: ReadOptions | None = None) -> ReadResult:
-    return read_data(path.read_bytes(), path.name, options)
-
-
-def reasons(result: ReadResult) -> dict[str, int]:
-    counts = result.quarantine.group_by("reason").len()
-    return dict(zip(counts["reason"], counts["len"], strict=True))
-
-
-def row(result: ReadResult, line: int) -> dict:
-    found = result.data.filter(pl.col("_line") == line)
-    assert found.height == 1, f"line {line} not accepted"
-    return found.row(0, named=True)
 
 
 def quarantined(result: ReadResult) -> dict[int, tuple[str, str | None]]:
@@ -101,12 +55,9 @@ ACCOUNTING = [
     ids=[a[0] for a in ACCOUNTING],
 )
 def test_fixture_accounting(name, layout, rows_read, accepted, quarantined_by_reason):
-    result = read(FITNOTES / name)
+    result = read(FITNOTES / name, contract=SET_INPUT)
     assert (result.format, result.kind, result.layout) == ("fitnotes", "workout", layout)
-    assert result.rows_read == rows_read
-    assert result.data.height == accepted
-    assert reasons(result) == quarantined_by_reason
-    assert result.data.schema == pl.Schema(SET_INPUT)
+    assert_accounting(result, rows_read, accepted, quarantined_by_reason)
     data = result.data
     assert not data["time_known"].any()  # dates only
     assert data["ts_utc"].null_count() == accepted

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-import polars as pl
 import pytest
 
+from tests._helpers import read, reasons
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import generic_workout
-from toolkit.ingest._base import SET_INPUT, ReadOptions, ReadResult
+from toolkit.ingest._base import SET_INPUT, ReadOptions
 from toolkit.ingest._parse import LB_TO_KG
 from toolkit.ingest._read import read_bytes
 
 GENERIC = Path(__file__).parent / "fixtures" / "generic"
 
 
-def _read(path: Path, **options: object) -> ReadResult:
-    result, _table = read_bytes(path.read_bytes(), path.name, ReadOptions(**options))  # type: ignore[arg-type]
-    assert result.data.schema == pl.Schema(SET_INPUT)
-    return result
-
-
-def _reasons(result: ReadResult) -> dict[str, int]:
-    return dict(Counter(result.quarantine["reason"].to_list()))
+_read = partial(read, contract=SET_INPUT)
 
 
 def test_unit_column_with_bad_rows() -> None:
@@ -33,7 +26,7 @@ def test_unit_column_with_bad_rows() -> None:
     assert (r.format, r.layout, r.kind) == ("generic", "unit_column", "workout")
     assert r.rows_read == 12
     assert r.data.height == 5
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "unknown_unit": 2,  # line 4 empty unit in a kg+lb file, line 8 'stone'
         "unfilled_set": 1,  # line 6 Plank set 2: nothing filled
         "bad_number": 1,  # line 7 weight 'x'
@@ -59,7 +52,7 @@ def test_unit_column_with_bad_rows() -> None:
 def test_kg_in_header_set_type_and_numbering() -> None:
     r = _read(GENERIC / "generic_kg_header.csv")
     assert (r.layout, r.rows_read, r.data.height) == ("unit_in_header", 9, 7)
-    assert _reasons(r) == {"unknown_value": 1, "out_of_range": 1}  # 'superset'; reps -10
+    assert reasons(r) == {"unknown_value": 1, "out_of_range": 1}  # 'superset'; reps -10
     assert r.data["set_type"].to_list() == [
         "warmup",
         "working",
@@ -96,7 +89,7 @@ def test_lbs_in_header_distance_time_and_session() -> None:
 def test_no_unit_is_assumed_and_announced() -> None:
     r = _read(GENERIC / "generic_no_unit.csv")
     assert (r.layout, r.rows_read, r.data.height) == ("no_unit", 5, 4)
-    assert _reasons(r) == {"unknown_value": 1}  # line 5: sets = 3 in one row
+    assert reasons(r) == {"unknown_value": 1}  # line 5: sets = 3 in one row
     assert r.assumptions == {"weight_unit": "kg"}
     assert "weights read as kg: the file carries no unit (assumed; pass --weight-unit lb" in r.warnings[0]
     assert r.data["weight_unit_assumed"].to_list() == [True, True, True, False]  # last: bodyweight
@@ -124,7 +117,7 @@ def test_column_map_with_forced_format() -> None:
         },
     )
     assert (r.layout, r.rows_read, r.data.height) == ("forced", 3, 2)
-    assert _reasons(r) == {"bad_number": 1}
+    assert reasons(r) == {"bad_number": 1}
     assert r.quarantine["column"].to_list() == ["Gewicht (kg)"]
     assert r.data["exercise_raw"].to_list() == ["Kniebeuge", "Radfahren"]
     assert r.data["weight_unit_original"].to_list() == ["kg", None]  # unit from the mapped name

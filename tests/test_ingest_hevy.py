@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
 
+from tests._helpers import assert_accounting, read, read_data, reasons, row
 from tests.conftest import FIXTURES, REAL
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import hevy
-from toolkit.ingest._base import SET_INPUT, ReadOptions, ReadResult
-from toolkit.ingest._text import decode, parse_csv
+from toolkit.ingest._base import SET_INPUT, ReadOptions
 
 HEVY = FIXTURES / "hevy"
 HEADER_KG = (
@@ -22,51 +21,6 @@ HEADER_KG = (
     '"exercise_notes","set_index","set_type","weight_kg","reps","distance_km",'
     '"duration_seconds","rpe"'
 )
-
-
-def _all_readers_present() -> bool:
-    from toolkit.ingest._read import readers
-
-    try:
-        readers()
-    except ImportError:
-        return False
-    return True
-
-
-def read_data(data: bytes, name: str, options: ReadOptions | None = None) -> ReadResult:
-    """Read through the registry (``read_bytes``) once every reader module exists;
-    until then through :mod:`toolkit.ingest.hevy` directly, checking the same row
-    accounting ``read_bytes`` checks."""
-    options = options or ReadOptions()
-    if _all_readers_present():
-        from toolkit.ingest._read import read_bytes
-
-        result, _ = read_bytes(data, name, options)
-        return result
-    table = parse_csv(decode(data, name), name)
-    layout = hevy.detect(table.header)
-    if layout is None:
-        assert options.format == "hevy", "not detected as Hevy"
-        layout = "forced"
-    result = hevy.read(table, layout, options)
-    assert result.data.height + result.quarantine.height == result.rows_read
-    return result
-
-
-def read(path: Path, options: ReadOptions | None = None) -> ReadResult:
-    return read_data(path.read_bytes(), path.name, options)
-
-
-def reasons(result: ReadResult) -> dict[str, int]:
-    counts = result.quarantine.group_by("reason").len()
-    return dict(zip(counts["reason"], counts["len"], strict=True))
-
-
-def row(result: ReadResult, line: int) -> dict:
-    found = result.data.filter(pl.col("_line") == line)
-    assert found.height == 1, f"line {line} not accepted"
-    return found.row(0, named=True)
 
 
 # ------------------------------------------------------------------- row accounting
@@ -99,12 +53,9 @@ ACCOUNTING = [
     ids=[a[0] for a in ACCOUNTING],
 )
 def test_fixture_accounting(name, layout, rows_read, accepted, quarantined):
-    result = read(HEVY / name)
+    result = read(HEVY / name, contract=SET_INPUT)
     assert (result.format, result.kind, result.layout) == ("hevy", "workout", layout)
-    assert result.rows_read == rows_read
-    assert result.data.height == accepted
-    assert reasons(result) == quarantined
-    assert result.data.schema == pl.Schema(SET_INPUT)
+    assert_accounting(result, rows_read, accepted, quarantined)
     assert result.data["ts_utc"].null_count() == accepted
     assert result.data["time_known"].all()
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from tests._helpers import read, reasons
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import apple_health, bearable, fhir, pain_csv
 from toolkit.ingest._base import PAIN_INPUT, QUARANTINE_INPUT, ReadOptions, ReadResult
@@ -27,14 +28,7 @@ FHIR = Path(__file__).parent / "fixtures" / "fhir"
 APPLE = Path(__file__).parent / "fixtures" / "apple"
 
 
-def _read(path: Path, **options: object) -> ReadResult:
-    result, _table = read_bytes(path.read_bytes(), path.name, ReadOptions(**options))  # type: ignore[arg-type]
-    assert result.data.schema == pl.Schema(PAIN_INPUT)
-    return result
-
-
-def _reasons(result: ReadResult) -> dict[str, int]:
-    return dict(Counter(result.quarantine["reason"].to_list()))
+_read = partial(read, contract=PAIN_INPUT)
 
 
 def _by_line(result: ReadResult) -> dict[int, dict[str, object]]:
@@ -53,7 +47,7 @@ def test_pain_diary_row_accounting_and_values() -> None:
     assert (r.format, r.layout, r.kind) == ("pain_csv", "unlabelled", "pain")
     assert r.rows_read == 13
     assert r.data.height == 6
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "bad_date": 2,  # line 5 15/09/2025 (ambiguous), line 6 time 25:99
         "out_of_range": 1,  # line 7: 11 on 0–10
         "missing_value": 2,  # line 8 no value, line 11 no date
@@ -88,7 +82,7 @@ def test_pain_diary_row_accounting_and_values() -> None:
 def test_pain_vas_column_is_divided_by_ten_with_a_warning() -> None:
     r = _read(PAIN / "pain_vas.csv")
     assert (r.layout, r.rows_read, r.data.height) == ("vas100", 6, 4)
-    assert _reasons(r) == {"out_of_range": 2}  # 120 and -5 on 0–100
+    assert reasons(r) == {"out_of_range": 2}  # 120 and -5 on 0–100
     assert r.data["pain_original"].to_list() == [45.0, 62.5, 0.0, 100.0]
     assert r.data["pain_nrs"].to_list() == [4.5, 6.25, 0.0, 10.0]  # ÷ 10
     assert set(r.data["scale_original"]) == {"vas_0_100"}
@@ -102,7 +96,7 @@ def test_pain_vas_column_is_divided_by_ten_with_a_warning() -> None:
 def test_pain_scale_option_overrides_the_column_name() -> None:
     r = _read(PAIN / "pain_vas.csv", pain_scale="nrs")
     assert (r.rows_read, r.data.height) == (6, 1)  # only the 0 fits 0–10
-    assert _reasons(r) == {"out_of_range": 5}
+    assert reasons(r) == {"out_of_range": 5}
     assert r.data["scale_original"].to_list() == ["nrs_0_10"]
     assert r.assumptions == {}
     assert any("--pain-scale nrs" in w for w in r.warnings)
@@ -111,7 +105,7 @@ def test_pain_scale_option_overrides_the_column_name() -> None:
 def test_pain_per_row_scale_column_semicolon() -> None:
     r = _read(PAIN / "pain_scale_column.csv")
     assert (r.layout, r.rows_read, r.data.height) == ("per_row_scale", 7, 5)
-    assert _reasons(r) == {"unknown_value": 1, "out_of_range": 1}  # 'likert'; 15 on nrs
+    assert reasons(r) == {"unknown_value": 1, "out_of_range": 1}  # 'likert'; 15 on nrs
     assert r.data["scale_original"].to_list() == [
         "nrs_0_10",
         "vas_0_100",
@@ -247,7 +241,7 @@ def test_bearable_long_format_pain_symptoms() -> None:
     assert (r.format, r.layout) == ("bearable", "long")
     assert r.rows_read == 18
     assert r.data.height == 8
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "not_a_pain_entry": 6,  # Mood, Stress, Factors, Meds, Food Diary, Gratitudes
         "missing_value": 1,  # line 12 Hip ache without severity
         "out_of_range": 1,  # line 13 rating 7
@@ -278,7 +272,7 @@ def test_bearable_long_format_pain_symptoms() -> None:
 def test_bearable_date_formatted_falls_back_to_date() -> None:
     r = _read(PAIN / "bearable_date_formatted.csv")
     assert (r.layout, r.rows_read, r.data.height) == ("long_date_formatted", 6, 4)
-    assert _reasons(r) == {"not_a_pain_entry": 2}  # Energy, Sleep
+    assert reasons(r) == {"not_a_pain_entry": 2}  # Energy, Sleep
     # Line 4 has "05/01/2022" in 'date formatted' (ambiguous) → "5th Jan 2022" is used.
     assert r.data["ts_local"].to_list() == [datetime(2022, 1, 5)] * 3 + [datetime(2022, 1, 6)]
     assert r.data["pain_nrs"].to_list() == [5.0, 8.0, 2.0, 10.0]  # Extreme → 10
@@ -297,7 +291,7 @@ def test_fhir_bundle_with_mixed_resources() -> None:
     assert (r.format, r.layout) == ("fhir", "bundle")
     assert r.rows_read == 19  # entries; _line = 1-based entry index
     assert r.data.height == 6
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "not_a_pain_entry": 4,  # Patient, heart-rate Observation, entry without resource, Condition
         "unknown_value": 3,  # VRS given as a number, LA9999-9, valueString
         "entered_in_error": 1,
@@ -378,7 +372,7 @@ def test_apple_export_xml() -> None:
     assert (r.format, r.layout) == ("apple_health", "xml")
     assert r.rows_read == 10  # LowerBackPain records only
     assert r.data.height == 5
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "no_severity": 1,  # HKCategoryValueSeverityUnspecified
         "out_of_range": 1,  # "7"
         "unknown_value": 1,  # HKCategoryValueSeverityAwful

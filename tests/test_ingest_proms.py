@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-import polars as pl
 import pytest
 
+from tests._helpers import read, reasons
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import pain_csv, proms
-from toolkit.ingest._base import MEASURE_INPUT, ReadOptions, ReadResult
+from toolkit.ingest._base import MEASURE_INPUT, ReadOptions
 from toolkit.ingest._read import read_bytes
 
 PROMS = Path(__file__).parent / "fixtures" / "proms"
 
 
-def _read(path: Path, **options: object) -> ReadResult:
-    result, _table = read_bytes(path.read_bytes(), path.name, ReadOptions(**options))  # type: ignore[arg-type]
-    assert result.data.schema == pl.Schema(MEASURE_INPUT)
-    return result
-
-
-def _reasons(result: ReadResult) -> dict[str, int]:
-    return dict(Counter(result.quarantine["reason"].to_list()))
+_read = partial(read, contract=MEASURE_INPUT)
 
 
 def test_proms_accounting_names_and_ranges() -> None:
@@ -32,7 +25,7 @@ def test_proms_accounting_names_and_ranges() -> None:
     assert (r.format, r.layout, r.kind) == ("proms", "long", "measures")
     assert r.rows_read == 15
     assert r.data.height == 8
-    assert _reasons(r) == {
+    assert reasons(r) == {
         "out_of_range": 2,  # line 6 RMDQ 25 (> 24), line 14 ODI 101
         "unknown_value": 1,  # line 10 EQ-5D
         "missing_value": 2,  # line 11 no instrument, line 12 no score
@@ -57,7 +50,7 @@ def test_proms_accounting_names_and_ranges() -> None:
 def test_proms_header_aliases_semicolon() -> None:
     r = _read(PROMS / "proms_semicolon.csv")  # Date;Questionnaire;Total;Comment
     assert (r.rows_read, r.data.height) == (4, 3)
-    assert _reasons(r) == {"bad_number": 1}  # "6,5": decimal commas are not guessed
+    assert reasons(r) == {"bad_number": 1}  # "6,5": decimal commas are not guessed
     assert r.data["instrument"].to_list() == ["RMDQ", "RMDQ", "PSFS"]
     assert r.data["score"].to_list() == [12.0, 10.0, 7.0]
     assert r.data["ts_local"][2] == datetime(2025, 10, 15)  # "15 Oct 2025"

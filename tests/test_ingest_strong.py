@@ -2,61 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
+from tests._helpers import assert_accounting, read, row
 from tests.conftest import FIXTURES, REAL
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import strong
-from toolkit.ingest._base import SET_INPUT, ReadOptions, ReadResult
-from toolkit.ingest._text import decode, parse_csv
+from toolkit.ingest._base import SET_INPUT, ReadOptions
 
 STRONG = FIXTURES / "strong"
 LB = ReadOptions(weight_unit="lb", weight_unit_given=True)
-
-
-def _all_readers_present() -> bool:
-    from toolkit.ingest._read import readers
-
-    try:
-        readers()
-    except ImportError:
-        return False
-    return True
-
-
-def read(path: Path, options: ReadOptions | None = None) -> ReadResult:
-    """Read one file through the registry (``read_bytes``) once every reader module
-    exists; until then through :mod:`toolkit.ingest.strong` directly, checking the
-    same row accounting ``read_bytes`` checks."""
-    options = options or ReadOptions()
-    data = path.read_bytes()
-    if _all_readers_present():
-        from toolkit.ingest._read import read_bytes
-
-        result, _ = read_bytes(data, path.name, options)
-        return result
-    table = parse_csv(decode(data, path.name), path.name)
-    layout = strong.detect(table.header)
-    if layout is None:
-        assert options.format == "strong", "not detected as Strong"
-        layout = "forced"
-    result = strong.read(table, layout, options)
-    assert result.data.height + result.quarantine.height == result.rows_read
-    return result
-
-
-def reasons(result: ReadResult) -> dict[str, int]:
-    counts = result.quarantine.group_by("reason").len()
-    return dict(zip(counts["reason"], counts["len"], strict=True))
-
-
-def row(result: ReadResult, line: int) -> dict:
-    found = result.data.filter(pl.col("_line") == line)
-    assert found.height == 1, f"line {line} not accepted"
-    return found.row(0, named=True)
 
 
 # ------------------------------------------------------------------- row accounting
@@ -114,12 +70,9 @@ REAL_ACCOUNTING = [
     ids=[a[0] for a in ACCOUNTING],
 )
 def test_fixture_accounting(name, options, layout, rows_read, accepted, quarantined):
-    result = read(STRONG / name, options)
+    result = read(STRONG / name, options, contract=SET_INPUT)
     assert (result.format, result.kind, result.layout) == ("strong", "workout", layout)
-    assert result.rows_read == rows_read
-    assert result.data.height == accepted
-    assert reasons(result) == quarantined
-    assert result.data.schema == pl.Schema(SET_INPUT)
+    assert_accounting(result, rows_read, accepted, quarantined)
 
 
 @pytest.mark.parametrize(
@@ -130,9 +83,7 @@ def test_fixture_accounting(name, options, layout, rows_read, accepted, quaranti
 def test_real_export_accounting(name, layout, rows_read, accepted, quarantined):
     result = read(REAL / name)
     assert result.layout == layout
-    assert result.rows_read == rows_read
-    assert result.data.height == accepted
-    assert reasons(result) == quarantined
+    assert_accounting(result, rows_read, accepted, quarantined)
     assert result.data["ts_local"].null_count() == 0
     assert result.data["ts_utc"].null_count() == accepted
     assert result.data["time_known"].all()
@@ -428,12 +379,7 @@ def test_forced_format_names_missing_columns():
     path = STRONG / "not_strong.csv"
     options = ReadOptions(format="strong")
     with pytest.raises(IngestError, match=r"missing column\(s\) 'Workout Name'") as info:
-        if _all_readers_present():
-            from toolkit.ingest._read import read_bytes
-
-            read_bytes(path.read_bytes(), path.name, options)
-        else:
-            read(path, options)
+        read(path, options)
     assert info.value.reason == Reason.MISSING_COLUMN
     assert "'Set Order'" in info.value.message
     assert "'Exercise Name'" in info.value.message

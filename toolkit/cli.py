@@ -337,6 +337,78 @@ def quarantine(
     _run(body)
 
 
+def _analysis_text(result: dict[str, Any]) -> str:
+    def f(v: Any, digits: int = 1) -> str:
+        return "—" if v is None else f"{v:.{digits}f}"
+
+    pain, load = result["pain"], result["load"]
+    period = result["period"]
+    lines = [f"Patient {result['patient_id']} — {period['start']} → {period['end']}"]
+    if pain["baseline"] is not None:
+        reached = "MCID reached" if pain["mcid_reached"] else "MCID not reached"
+        lines.append(
+            f"Pain: baseline {f(pain['baseline'])} → current {f(pain['current'])} "
+            f"(change {f(pain['change'])}, {f(pain['percent_change'], 0)} %); {reached} "
+            "(≥ 2 points or ≥ 30 %, Ostelo 2008)"
+        )
+        low, high = pain["trend_ci"]
+        lines.append(
+            f"  trend {f(pain['trend_per_week'], 2)} points/week (95 % CI {f(low, 2)} to {f(high, 2)})"
+        )
+        if pain["change_points"]:
+            lines.append(f"  change points (candidates): {', '.join(pain['change_points'])}")
+        lines.append(f"  flares: {pain['flares']}")
+    if load["sessions"]:
+        lines.append(
+            f"Load: {f(load['sessions_per_week'])} sessions/week, {f(load['rest_days_per_week'])} rest days/week; "
+            f"ACWR latest {f(load['acwr_latest'], 2)} ({load['acwr_variant']}; a descriptive spike detector, "
+            "not a risk verdict)"
+        )
+        if load["adherence_pct"] is not None:
+            lines.append(
+                f"  adherence {f(load['adherence_pct'], 0)} % of {f(load['planned_sessions_per_week'])} planned sessions/week"
+            )
+    if result["flags"]:
+        lines.append("Flags:")
+        lines.extend(f"  {x['date']}  {x['kind']:<21} {x['detail']}" for x in result["flags"])
+    else:
+        lines.append("Flags: none")
+    for prom in result["proms"]:
+        lines.append(
+            f"PROM {prom['instrument']}: {f(prom['baseline'])} → {f(prom['latest'])}"
+            f" ({'MCID reached' if prom['mcid_reached'] else 'MCID not reached'})"
+        )
+    lines.extend(f"Note: {m}" for m in result["messages"])
+    lines.append("Relations between training and pain are associations, not causes.")
+    return "\n".join(lines)
+
+
+@app.command()
+def analyse(
+    patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
+    store: StoreOpt = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pain outcome, training load and flags for one patient."""
+
+    def body() -> None:
+        from toolkit.analysis.summary import analyse_patient
+
+        target = Store(store)
+        if not target.exists():
+            raise OptionError(
+                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
+            )
+        result = analyse_patient(
+            target, patient, start=_date(start, "--from"), end=_date(end, "--to")
+        ).to_dict()
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str) if as_json else _analysis_text(result))
+
+    _run(body)
+
+
 @app.command()
 def reprocess(
     patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
@@ -357,29 +429,42 @@ def formats() -> None:
 
 
 DEMO_FILES = {
-    "demo-strong": ["strong_ios_v1_2020-2021.csv"],
-    "demo-strong-2025": ["strong_v3_workout_number_2025-09.csv", "strong_v4_2025-10.csv"],
-    "demo-hevy": ["hevy_kg_2024-2025.csv"],
+    "real-strong-v1": ["strong_ios_v1_2020-2021.csv", "strong_v1_patient_pain.csv"],
+    "real-strong-2025": ["strong_v3_workout_number_2025-09.csv", "strong_v4_2025-10.csv"],
+    "real-hevy": ["hevy_kg_2024-2025.csv"],
 }
+"""Genuine exports shipped in ``toolkit/data/demo`` (one real lifter with a hand-made pain diary)."""
 
 
 @app.command()
 def demo(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """Ingest the shipped genuine exports into a store and print a summary."""
+    """Build the demo store: the synthetic cohort and the shipped genuine exports, through the real ingest path."""
 
     def body() -> None:
+        from rich.progress import Progress
+
+        from toolkit.datasets import demo_cohort
+
         target = Store(store)
         folder = resources.files("toolkit") / "data" / "demo"
-        reports = []
-        for pid, names in DEMO_FILES.items():
-            files = [(n, (folder / n).read_bytes()) for n in names]
-            reports.extend(target.ingest(files, patient_id=pid, options=ReadOptions(tz="UTC")))
-        _emit(reports, as_json)
-        if not as_json:
-            typer.echo(f"\nstore: {target.path}")
-            patients_cmd = target.patients()
-            cols = ["patient_id", "sessions", "sets", "pain_entries", "first_date", "last_date"]
-            typer.echo(_table(patients_cmd.select(cols).to_dicts(), cols))
+        cohort = demo_cohort()
+        show = sys.stderr.isatty() and not as_json
+        with Progress(transient=True, disable=not show) as bar:
+            task = bar.add_task("building the demo cohort", total=cohort.patients.height + len(DEMO_FILES))
+            reports = cohort.ingest_into(target, progress=lambda: bar.advance(task))
+            for pid, names in DEMO_FILES.items():
+                files = [(n, (folder / n).read_bytes()) for n in names]
+                reports.extend(target.ingest(files, patient_id=pid, options=ReadOptions(tz="UTC")))
+                bar.advance(task)
+        if as_json:
+            _emit(reports, as_json)
+            return
+        added = sum(r.rows_accepted for r in reports)
+        typer.echo(f"demo store {target.path}: {len(reports)} files, {added} new rows")
+        frame = target.patients()
+        cols = ["patient_id", "sessions", "sets", "pain_entries", "first_date", "last_date"]
+        typer.echo(_table(frame.select(cols).to_dicts(), cols))
+        typer.echo("next: recovery analyse --patient spike_01")
 
     _run(body)
 

@@ -13,7 +13,9 @@ from toolkit.ingest._parse import LB_TO_KG
 __all__ = ["LB_TO_KG", "display_weight_kg"]
 
 
-def display_weight_kg(weight_kg: str | pl.Expr = "weight_kg", unit_original: str | pl.Expr = "weight_unit_original") -> pl.Expr:
+def display_weight_kg(
+    weight_kg: str | pl.Expr = "weight_kg", unit_original: str | pl.Expr = "weight_unit_original"
+) -> pl.Expr:
     """Weight in kg as a physio should read it.
 
     * Entered in pounds (``unit_original == "lb"``): 0.1 kg (45 lb → 20.4 kg).
@@ -30,5 +32,7 @@ def display_weight_kg(weight_kg: str | pl.Expr = "weight_kg", unit_original: str
     kg = pl.col(weight_kg) if isinstance(weight_kg, str) else weight_kg
     unit = pl.col(unit_original) if isinstance(unit_original, str) else unit_original
     quarter_lb = kg / LB_TO_KG * 4
-    looks_converted = ((quarter_lb - quarter_lb.round(0)).abs() < 0.04) & ((kg * 100 - (kg * 100).round(0)).abs() > 1e-6)
+    looks_converted = ((quarter_lb - quarter_lb.round(0)).abs() < 0.04) & (
+        (kg * 100 - (kg * 100).round(0)).abs() > 1e-6
+    )
     return pl.when((unit == "lb") | looks_converted).then(kg.round(1)).otherwise(kg.round(2))

@@ -26,7 +26,7 @@ from typing import Literal
 import polars as pl
 
 from toolkit.exceptions import OptionError, Reason
-from toolkit.ingest._parse import LB_TO_KG
+from toolkit.ingest._parse import DISTANCE_TO_M, LB_TO_KG
 
 __all__ = [
     "MEASURE_INPUT",
@@ -37,6 +37,7 @@ __all__ = [
     "ReadOptions",
     "ReadResult",
     "Rejects",
+    "distance_columns",
     "finish",
     "weight_columns",
 ]
@@ -125,6 +126,22 @@ def weight_columns(value: pl.Expr, unit: pl.Expr, *, assumed: bool | pl.Expr = F
         value.alias("weight_original"),
         pl.when(value.is_not_null()).then(unit).alias("weight_unit_original"),
         (assumed_expr & value.is_not_null()).alias("weight_unit_assumed"),
+    ]
+
+
+def distance_columns(value: pl.Expr, unit: pl.Expr, *, rounded: bool = True) -> list[pl.Expr]:
+    """``distance_m``, ``distance_original``, ``distance_unit_original``.
+
+    ``unit`` must already be normalised to ``m``/``km``/``mi``/``ft``/``yd`` (see
+    :func:`toolkit.ingest._parse.distance_unit`); an unknown unit gives a null
+    ``distance_m``. Metres are rounded to 1 mm unless ``rounded`` is False (Hevy and
+    FitNotes keep the full product, e.g. 1.23 mi = 1979.49312 m).
+    """
+    metres = value * unit.replace_strict(DISTANCE_TO_M, default=None, return_dtype=pl.Float64)
+    return [
+        (metres.round(3) if rounded else metres).alias("distance_m"),
+        value.alias("distance_original"),
+        pl.when(value.is_not_null()).then(unit).alias("distance_unit_original"),
     ]
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "timestamp_parts",
     "unparsed",
     "weight_unit",
+    "zero_as_null",
 ]
 
 LB_TO_KG = 0.45359237
@@ -48,6 +49,13 @@ def number(col: str | pl.Expr) -> pl.Expr:
     ``1e3``; null when empty or not a number."""
     expr = pl.col(col) if isinstance(col, str) else col
     return expr.str.strip_chars().str.replace_all(r"^\+", "").cast(pl.Float64, strict=False)
+
+
+def zero_as_null(col: str | pl.Expr) -> pl.Expr:
+    """Null where a parsed number is ``0``: apps write ``0`` for "not entered" (no
+    external load, no distance, no time). Keeps the column's name."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    return pl.when(expr != 0).then(expr)
 
 
 def unparsed(raw: str | pl.Expr, parsed: pl.Expr) -> pl.Expr:

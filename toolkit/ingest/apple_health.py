@@ -67,17 +67,9 @@ import polars as pl
 from defusedxml import DefusedXmlException
 
 from toolkit.exceptions import IngestError, Reason
-from toolkit.ingest._base import (
-    PAIN_INPUT,
-    QUARANTINE_INPUT,
-    ReaderSpec,
-    ReadOptions,
-    ReadResult,
-    Rejects,
-    finish,
-)
-from toolkit.ingest._parse import timestamp_parts
-from toolkit.ingest.pain_csv import ORDINAL_TO_NRS, plural
+from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
+from toolkit.ingest._common import plural, pull_bad_dates, pull_empty, with_raw, with_timestamps
+from toolkit.ingest.pain_csv import ordinal_nrs
 
 __all__ = ["MAX_XML_BYTES", "PAIN_RECORD_TYPE", "SEVERITY", "SPEC", "read", "sniff"]
 
@@ -301,10 +293,10 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
     df = frame.with_columns(
         value.replace_strict(codes, default=None, return_dtype=pl.Float64).alias("pain_original"),
         value.replace_strict(cats, default=None, return_dtype=pl.String).alias("_cat"),
-        timestamp_parts(pl.col("start")).alias("_ts"),
-    ).unnest("_ts")
+    )
+    df = with_timestamps(df, "start")
     rej = Rejects()
-    df = rej.pull(df, pl.col("value").is_null(), Reason.MISSING_VALUE, "value", "the record has no value")
+    df = pull_empty(rej, df, "value", "value", "the record has no value")
     df = rej.pull(
         df,
         value.str.contains(r"^-?\d+$") & pl.col("pain_original").is_null(),
@@ -326,25 +318,16 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
         "value",
         "lower back pain recorded without a severity (HKCategoryValueSeverityUnspecified)",
     )
-    df = rej.pull(
-        df, pl.col("start").is_null(), Reason.MISSING_VALUE, "startDate", "the record has no startDate"
-    )
-    df = rej.pull(
-        df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
-        "startDate",
-        pl.format("startDate '{}' is not 'YYYY-MM-DD HH:MM:SS ±HHMM'", pl.col("start")),
+    df = pull_empty(rej, df, "start", "startDate", "the record has no startDate")
+    df = pull_bad_dates(
+        rej, df, "startDate", pl.format("startDate '{}' is not 'YYYY-MM-DD HH:MM:SS ±HHMM'", pl.col("start"))
     )
     df = df.with_columns(
-        pl.col("_cat")
-        .replace_strict(ORDINAL_TO_NRS, default=None, return_dtype=pl.Float64)
-        .alias("pain_nrs"),
+        ordinal_nrs(pl.col("_cat")).alias("pain_nrs"),
         pl.lit("apple_severity").alias("scale_original"),
         pl.lit("lower back").alias("location"),
     )
-    quarantine = rej.frame().join(frame.select("_line", "raw"), on="_line", how="left")
-    quarantine = quarantine.select(*QUARANTINE_INPUT, "raw")
+    quarantine = with_raw(rej.frame(), frame)
 
     warnings: list[str] = []
     if df.height:

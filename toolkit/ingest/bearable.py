@@ -51,19 +51,21 @@ from __future__ import annotations
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
-from toolkit.ingest._parse import clock_time, finite_number, header_key, timestamp_parts
-from toolkit.ingest._text import CsvTable
-from toolkit.ingest.pain_csv import (
+from toolkit.ingest._common import (
     IN,
-    ORDINAL_RANK,
     date_only_warning,
-    ordinal_nrs,
+    missing_columns,
     plural,
+    pull_bad_dates,
+    pull_field_count,
     resolve_columns,
     select_inputs,
 )
+from toolkit.ingest._parse import clock_time, finite_number, header_key, timestamp_parts
+from toolkit.ingest._text import CsvTable
+from toolkit.ingest.pain_csv import ordinal_nrs, ordinal_rank
 
 __all__ = ["PAIN_SYMPTOM", "SPEC", "detect", "read"]
 
@@ -140,12 +142,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     if label["date"] is None and label["date_formatted"] is None:
         missing.append("date")
     if missing:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            f"a Bearable export needs date, category, rating/amount and detail columns; "
-            f"missing: {', '.join(missing)} (columns found: {', '.join(table.header)})",
-            row=1,
+        raise missing_columns(
+            table, "a Bearable export needs date, category, rating/amount and detail columns", missing
         )
     cols = {name: (IN + name if header else None) for name, header in label.items()}
     cat, detail = IN + "category", IN + "detail"
@@ -153,15 +151,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     warnings: list[str] = []
     df = select_inputs(table, label)
     rows_read = df.height
-    width = len(table.header)
 
-    df = rej.pull(
-        df,
-        pl.col("_fields") > width,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields but the header has {}", pl.col("_fields"), pl.lit(width)),
-    )
+    df = pull_field_count(rej, df, len(table.header), surplus_only=True)
     name = pl.col(detail).str.replace(_SEVERITY_SUFFIX, "").str.strip_chars()
     df = df.with_columns(
         pl.col(cat).str.to_lowercase().alias("_cat"),
@@ -203,10 +194,9 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         date_label,
         "the date is empty",
     )
-    df = rej.pull(
+    df = pull_bad_dates(
+        rej,
         df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
         date_label,
         pl.format("'{}' is not a date (expected '22nd Sep 2020' or 2020-09-22)", pl.col(first_date)),
     )
@@ -247,7 +237,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .replace_strict(_CODE_TO_CATEGORY, default=None, return_dtype=pl.String)
     )
     category = pl.coalesce(from_word, from_code)
-    word_rank = from_word.replace_strict(ORDINAL_RANK, default=None, return_dtype=pl.Float64)
+    word_rank = ordinal_rank(from_word)
     disagree = from_word.is_not_null() & pl.col("_code").is_not_null() & (word_rank != pl.col("_code"))
     part_of_day = pl.when(tod.is_not_null() & clock.is_null()).then(tod) if tod is not None else pl.lit(None)
     user_notes = pl.col(cols["notes"]) if cols["notes"] else pl.lit(None, dtype=pl.String)
@@ -256,7 +246,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     )
     df = df.with_columns(
         ordinal_nrs(category).alias("pain_nrs"),
-        category.replace_strict(ORDINAL_RANK, default=None, return_dtype=pl.Float64).alias("pain_original"),
+        ordinal_rank(category).alias("pain_original"),
         pl.lit("bearable_severity").alias("scale_original"),
         pl.col("_name").alias("location"),
         pl.when(notes != "").then(notes).alias("notes"),

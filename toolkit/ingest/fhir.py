@@ -67,17 +67,9 @@ from typing import Any
 import polars as pl
 
 from toolkit.exceptions import IngestError, Reason
-from toolkit.ingest._base import (
-    PAIN_INPUT,
-    QUARANTINE_INPUT,
-    ReaderSpec,
-    ReadOptions,
-    ReadResult,
-    Rejects,
-    finish,
-)
-from toolkit.ingest._parse import timestamp_parts
-from toolkit.ingest.pain_csv import date_only_warning, ordinal_nrs, ordinal_rank, plural
+from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
+from toolkit.ingest._common import date_only_warning, plural, pull_bad_dates, with_raw, with_timestamps
+from toolkit.ingest.pain_csv import SCALE_MAX, pain_columns
 
 __all__ = ["LOINC_ANSWER_NRS", "PAIN_CODES", "SNOMED_SEVERITY", "SPEC", "read", "sniff"]
 
@@ -118,7 +110,6 @@ SNOMED_SEVERITY: dict[str, str] = {
 :data:`toolkit.ingest.pain_csv.ORDINAL_TO_NRS` (mild / moderate / severe /
 excruciating pain)."""
 
-_SCALE_MAX = {"nrs_0_10": 10.0, "vas_0_100": 100.0}
 _RESOURCE_TYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _SNIFF_BYTES = 1 << 20
 
@@ -362,18 +353,17 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
     rej.add(frame.filter(pl.col("reason").is_not_null()))
     df = frame.filter(pl.col("reason").is_null())
 
-    df = df.with_columns(timestamp_parts(pl.col("effective")).alias("_ts")).unnest("_ts")
-    df = rej.pull(
+    df = with_timestamps(df, "effective")
+    df = pull_bad_dates(
+        rej,
         df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
         "effective[x]",
         pl.format(
             "'{}' is not a full FHIR date or dateTime (a year or month alone is too imprecise)",
             pl.col("effective"),
         ),
     )
-    scale_max = pl.col("scale").replace_strict(_SCALE_MAX, default=None, return_dtype=pl.Float64)
+    scale_max = pl.col("scale").replace_strict(SCALE_MAX, default=None, return_dtype=pl.Float64)
     df = rej.pull(
         df,
         scale_max.is_not_null() & ((pl.col("value") < 0) | (pl.col("value") > scale_max)),
@@ -389,22 +379,10 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
     verbal = pl.col("scale") == "fhir_snomed_severity"
     vas = pl.col("scale") == "vas_0_100"
     df = df.with_columns(
-        pl.when(verbal)
-        .then(ordinal_nrs(pl.col("category")))
-        .when(vas)
-        .then(pl.col("value") / 10)
-        .otherwise(pl.col("value"))
-        .alias("pain_nrs"),
-        pl.when(verbal)
-        .then(ordinal_rank(pl.col("category")))
-        .otherwise(pl.col("value"))
-        .alias("pain_original"),
+        *pain_columns(pl.col("value"), pl.col("category"), verbal=verbal, vas=vas),
         pl.col("scale").alias("scale_original"),
     )
-
-    quarantine = rej.frame()
-    raw = frame.select("_line", "raw")
-    quarantine = quarantine.join(raw, on="_line", how="left").select(*QUARANTINE_INPUT, "raw")
+    quarantine = with_raw(rej.frame(), frame)
 
     others = Counter(frame.filter(pl.col("what").is_not_null())["what"].to_list())
     if others:

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
     ReaderSpec,
@@ -63,6 +63,18 @@ from toolkit.ingest._base import (
     finish,
     weight_columns,
 )
+from toolkit.ingest._common import (
+    app_columns,
+    assisted_warning,
+    canonical_frame,
+    missing_column,
+    pounds_warning,
+    pull_empty,
+    pull_field_count,
+    pull_negative,
+    pull_unfilled_sets,
+    pull_unparsed,
+)
 from toolkit.ingest._parse import (
     LB_TO_KG,
     converted_pounds,
@@ -70,7 +82,6 @@ from toolkit.ingest._parse import (
     find_column,
     number,
     parse_datetime,
-    unparsed,
 )
 from toolkit.ingest._text import CsvTable
 
@@ -129,25 +140,13 @@ def detect(header: list[str]) -> str | None:
 
 def _columns(table: CsvTable, layout: str) -> tuple[dict[str, str | None], str | None]:
     """Canonical name → header name and the weight unit named in the header."""
-    old = layout == "old"
-    names = _OLD if old else _CURRENT
-    cols: dict[str, str | None] = {k: find_column(table.header, v) for k, v in names.items()}
-    unit = None
-    if not old:
-        cols["weight"] = find_column(table.header, *_WEIGHTS)
-        if cols["weight"] is not None:
-            unit = _WEIGHTS["".join(cols["weight"].split()).lower()]
-    for name in _REQUIRED:
-        if cols.get(name) is None:
-            column = "Weight(kg)" if name == "weight" and not old else names.get(name, name)
-            raise IngestError(
-                table.file,
-                Reason.MISSING_COLUMN,
-                f"not a Fitbod export: the required column {column!r} is missing",
-                column=column,
-                row=1,
-            )
-    return cols, unit
+    if layout == "old":
+        return app_columns(table, "Fitbod", _OLD, _REQUIRED), None
+    cols = app_columns(table, "Fitbod", _CURRENT, [n for n in _REQUIRED if n != "weight"])
+    cols["weight"] = find_column(table.header, *_WEIGHTS)
+    if cols["weight"] is None:
+        raise missing_column(table, "Fitbod", "Weight(kg)")
+    return cols, _WEIGHTS["".join(cols["weight"].split()).lower()]
 
 
 def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
@@ -185,7 +184,6 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     cols, header_unit = _columns(table, layout)
     assumed = old
     unit = (options.weight_unit if options.weight_unit_given else "kg") if old else header_unit
-    n = len(table.header)
     rej = Rejects()
     warnings: list[str] = []
 
@@ -203,18 +201,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         "note",
         "multiplier",
     )
-    df = table.rows.select(
-        "_line",
-        "_fields",
-        *((pl.col(cols[c]) if cols.get(c) else pl.lit(None, dtype=pl.String)).alias(c) for c in canon),
-    )
-    df = rej.pull(
-        df,
-        pl.col("_fields") != n,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields, the header has {}", pl.col("_fields"), pl.lit(n)),
-    )
+    df = canonical_frame(table.rows, cols, canon)
+    df = pull_field_count(rej, df, len(table.header))
     df = df.with_columns(
         parse_datetime("date", _UTC_FORMATS).dt.replace_time_zone("UTC").alias("_utc"),
         parse_datetime("date", _LOCAL_FORMATS).alias("_local"),
@@ -231,10 +219,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .replace_strict(_WARMUP, default=None, return_dtype=pl.Boolean)
         .alias("_warmup"),
     )
-    df = rej.pull(
-        df, pl.col("exercise").is_null(), Reason.MISSING_VALUE, cols["exercise"], "the exercise name is empty"
-    )
-    df = rej.pull(df, pl.col("date").is_null(), Reason.MISSING_VALUE, cols["date"], "the date is empty")
+    df = pull_empty(rej, df, "exercise", cols["exercise"], "the exercise name is empty")
+    df = pull_empty(rej, df, "date", cols["date"], "the date is empty")
     example = "2019-02-13" if old else "2025-08-20 01:49:39 +0000"
     df = rej.pull(
         df,
@@ -244,14 +230,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.format("'{}' is not a date (expected e.g. '{}')", pl.col("date"), pl.lit(example)),
     )
     numeric = ("sets", "reps", "weight", "duration", "distance", "incline", "resistance", "multiplier")
-    for name in numeric:
-        df = rej.pull(
-            df,
-            unparsed(name, pl.col(f"_{name}")),
-            Reason.BAD_NUMBER,
-            cols.get(name),
-            pl.format("'{}' is not a number", pl.col(name)),
-        )
+    df = pull_unparsed(rej, df, [(name, f"_{name}", cols.get(name)) for name in numeric])
     df = rej.pull(
         df,
         pl.col("_sets") != pl.col("_sets").floor(),
@@ -266,41 +245,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         cols.get("warmup"),
         pl.format("unknown warm-up flag '{}' (expected true or false)", pl.col("warmup")),
     )
-    for name in ("sets", "reps", "weight", "duration", "distance"):
-        df = rej.pull(
-            df,
-            pl.col(f"_{name}") < 0,
-            Reason.OUT_OF_RANGE,
-            cols.get(name),
-            pl.format("negative value '{}'", pl.col(name)),
-        )
+    signed = ("sets", "reps", "weight", "duration", "distance")
+    df = pull_negative(rej, df, [(name, f"_{name}", cols.get(name)) for name in signed])
 
-    df = df.with_columns(
-        pl.when(pl.col("_weight") != 0).then(pl.col("_weight")).alias("_weight"),
-        pl.when(pl.col("_distance") != 0).then(pl.col("_distance")).alias("_distance"),
-        pl.when(pl.col("_duration") != 0).then(pl.col("_duration")).alias("_duration"),
-    )
-    timed = pl.col("_duration").is_not_null() | pl.col("_distance").is_not_null()
-    df = df.with_columns(
-        pl.when((pl.col("_reps") == 0) & timed).then(None).otherwise(pl.col("_reps")).alias("_reps")
-    )
-    df = rej.pull(
-        df,
-        pl.col("_sets") == 0,
-        Reason.INFO_UNFILLED_SET,
-        None,
-        "Sets is 0: no set recorded",
-    )
-    df = rej.pull(
-        df,
-        pl.col("_reps").fill_null(0).eq(0)
-        & pl.col("_weight").is_null()
-        & pl.col("_distance").is_null()
-        & pl.col("_duration").is_null(),
-        Reason.INFO_UNFILLED_SET,
-        None,
-        "no reps, weight, duration or distance recorded (all empty or zero)",
-    )
+    df = rej.pull(df, pl.col("_sets") == 0, Reason.INFO_UNFILLED_SET, None, "Sets is 0: no set recorded")
+    df = pull_unfilled_sets(rej, df, "no reps, weight, duration or distance recorded (all empty or zero)")
 
     extras = pl.concat_str(
         [
@@ -379,10 +328,7 @@ def _warnings(
         )
         out.append(f"the old Fitbod export's 'Weight' column has no unit: read as {unit} ({how}){evidence}")
     elif unit == "lb" and weights.height:
-        out.append(
-            f"{weights.height} weights in {cols['weight']} are pounds, converted to kg "
-            f"(1 lb = {LB_TO_KG} kg); the pound values are kept as weight_original"
-        )
+        out.append(pounds_warning(weights.height, str(cols["weight"])))
     if looks_lb.height and unit == "kg" and not old:
         out.append(
             f"{looks_lb.height} of {weights.height} weights in {cols['weight']} look like pounds "
@@ -402,15 +348,8 @@ def _warnings(
             f"{extra.height} row(s) have a non-zero Incline or Resistance "
             f"({describe_lines(extra['_line'])}); kept in their notes"
         )
-    assisted = df.filter(
-        pl.col("exercise").str.contains(r"(?i)\bassist(ed)?\b") & pl.col("_weight").is_not_null()
-    )
-    if assisted.height:
-        names = ", ".join(sorted(assisted["exercise"].unique().to_list())[:5])
-        out.append(
-            f"{assisted.height} sets of assisted exercises ({names}) record the assistance, "
-            "not the load lifted; the weight is kept as recorded"
-        )
+    if assisted := assisted_warning(df, "exercise", "_weight"):
+        out.append(assisted)
     local = df.filter(pl.col("_utc").is_null())
     if not old and local.height:
         out.append(

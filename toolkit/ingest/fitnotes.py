@@ -55,18 +55,29 @@ import csv
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
     ReaderSpec,
     ReadOptions,
     ReadResult,
     Rejects,
+    distance_columns,
     finish,
     weight_columns,
 )
+from toolkit.ingest._common import (
+    app_columns,
+    assisted_warning,
+    canonical_frame,
+    missing_column,
+    pull_empty,
+    pull_field_count,
+    pull_negative,
+    pull_unfilled_sets,
+    pull_unparsed,
+)
 from toolkit.ingest._parse import (
-    DISTANCE_TO_M,
     describe_lines,
     distance_unit,
     duration_seconds,
@@ -99,14 +110,14 @@ _CANONICAL = (
     "comment",
 )
 _HEADER_NAMES = {
-    "date": ("Date",),
-    "exercise": ("Exercise",),
-    "category": ("Category",),
-    "reps": ("Reps",),
-    "distance": ("Distance",),
-    "distance_unit": ("Distance Unit",),
-    "time": ("Time",),
-    "comment": ("Comment",),
+    "date": "Date",
+    "exercise": "Exercise",
+    "category": "Category",
+    "reps": "Reps",
+    "distance": "Distance",
+    "distance_unit": "Distance Unit",
+    "time": "Time",
+    "comment": "Comment",
 }
 _REQUIRED = ("date", "exercise", "category", "reps")
 _DATE_FORMATS = ["%Y-%m-%d"]
@@ -149,38 +160,18 @@ def detect(header: list[str]) -> str | None:
 
 def _columns(table: CsvTable) -> tuple[dict[str, str | None], str | None]:
     """Canonical name → header name, and the unit named in the header (if any)."""
-    cols: dict[str, str | None] = {k: find_column(table.header, *v) for k, v in _HEADER_NAMES.items()}
-    for name in _REQUIRED:
-        if cols[name] is None:
-            column = _HEADER_NAMES[name][0]
-            raise IngestError(
-                table.file,
-                Reason.MISSING_COLUMN,
-                f"not a FitNotes export: the required column {column!r} is missing",
-                column=column,
-                row=1,
-            )
+    cols = app_columns(table, "FitNotes", _HEADER_NAMES, _REQUIRED)
     weight, unit, unit_col = _weight_column(table.header)
     if weight is None:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            "not a FitNotes export: the required column 'Weight (kgs)' / 'Weight (lbs)' "
-            "(or 'Weight' with 'Weight Unit') is missing",
-            column="Weight (kgs)",
-            row=1,
+        raise missing_column(
+            table,
+            "FitNotes",
+            "Weight (kgs)",
+            "'Weight (kgs)' / 'Weight (lbs)' (or 'Weight' with 'Weight Unit')",
         )
     cols["weight"] = weight
     cols["weight_unit"] = unit_col
     return cols, unit
-
-
-def _canonical(rows: pl.DataFrame, cols: dict[str, str | None]) -> pl.DataFrame:
-    return rows.select(
-        "_line",
-        "_fields",
-        *((pl.col(cols[c]) if cols[c] else pl.lit(None, dtype=pl.String)).alias(c) for c in _CANONICAL),
-    )
 
 
 def _parsed(df: pl.DataFrame, header_unit: str | None) -> pl.DataFrame:
@@ -316,7 +307,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     rej = Rejects()
     warnings: list[str] = []
 
-    rows = _canonical(table.rows, cols)
+    rows = canonical_frame(table.rows, cols, _CANONICAL)
     over = table.rows.filter(pl.col("_fields") > n)
     if over.height:
         repaired, failed, repair_warnings = _repair(table, over, cols, header_unit)
@@ -336,19 +327,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
                 pl.lit(n),
             ),
         )
-    rows = rej.pull(
-        rows,
-        pl.col("_fields") != n,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields, the header has {}", pl.col("_fields"), pl.lit(n)),
-    )
+    rows = pull_field_count(rej, rows, n)
 
     df = _parsed(rows, header_unit)
-    df = rej.pull(
-        df, pl.col("exercise").is_null(), Reason.MISSING_VALUE, cols["exercise"], "the exercise name is empty"
-    )
-    df = rej.pull(df, pl.col("date").is_null(), Reason.MISSING_VALUE, cols["date"], "the date is empty")
+    df = pull_empty(rej, df, "exercise", cols["exercise"], "the exercise name is empty")
+    df = pull_empty(rej, df, "date", cols["date"], "the date is empty")
     df = rej.pull(
         df,
         unparsed("date", pl.col("_date")),
@@ -356,19 +339,9 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         cols["date"],
         pl.format("'{}' is not a date (expected YYYY-MM-DD)", pl.col("date")),
     )
-    for name, parsed, what in (
-        ("weight", "_weight", "a number"),
-        ("reps", "_reps", "a number"),
-        ("distance", "_distance", "a number"),
-        ("time", "_time", "a duration (H:MM:SS)"),
-    ):
-        df = rej.pull(
-            df,
-            unparsed(name, pl.col(parsed)),
-            Reason.BAD_NUMBER,
-            cols[name],
-            pl.format("'{}' is not {}", pl.col(name), pl.lit(what)),
-        )
+    numbers = [(name, f"_{name}", cols[name]) for name in ("weight", "reps", "distance")]
+    df = pull_unparsed(rej, df, numbers)
+    df = pull_unparsed(rej, df, [("time", "_time", cols["time"])], "'{}' is not a duration (H:MM:SS)")
     df = rej.pull(
         df,
         pl.col("weight_unit").is_not_null() & pl.col("_wunit").is_null(),
@@ -399,19 +372,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         cols["distance_unit"],
         pl.format("the distance '{}' has no unit", pl.col("distance")),
     )
-    for name, parsed in (
-        ("weight", "_weight"),
-        ("reps", "_reps"),
-        ("distance", "_distance"),
-        ("time", "_time"),
-    ):
-        df = rej.pull(
-            df,
-            pl.col(parsed) < 0,
-            Reason.OUT_OF_RANGE,
-            cols[name],
-            pl.format("negative value '{}'", pl.col(name)),
-        )
+    df = pull_negative(rej, df, [*numbers, ("time", "_time", cols["time"])])
 
     # Weight-and-time rows: a weight unit in "Distance Unit" → the Distance is a load.
     load_in_distance = pl.col("_dunit_weight").is_not_null() & pl.col("_dunit").is_null()
@@ -448,27 +409,10 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             )
         )
 
-    df = df.with_columns(
-        pl.when(pl.col("_weight") != 0).then(pl.col("_weight")).alias("_weight"),
-        pl.when(pl.col("_distance") != 0).then(pl.col("_distance")).alias("_distance"),
-        pl.when(pl.col("_time") != 0).then(pl.col("_time")).alias("_time"),
-    )
-    timed = pl.col("_time").is_not_null() | pl.col("_distance").is_not_null()
-    df = df.with_columns(
-        pl.when((pl.col("_reps") == 0) & timed).then(None).otherwise(pl.col("_reps")).alias("_reps")
-    )
-    df = rej.pull(
-        df,
-        pl.col("_reps").fill_null(0).eq(0)
-        & pl.col("_weight").is_null()
-        & pl.col("_distance").is_null()
-        & pl.col("_time").is_null(),
-        Reason.INFO_UNFILLED_SET,
-        None,
-        "no reps, weight, distance or time recorded (all empty or zero)",
+    df = pull_unfilled_sets(
+        rej, df, "no reps, weight, distance or time recorded (all empty or zero)", duration="_time"
     )
 
-    factor = pl.col("_dunit").replace_strict(DISTANCE_TO_M, default=None, return_dtype=pl.Float64)
     data = df.with_columns(
         pl.col("_date").alias("ts_local"),
         pl.lit(False).alias("time_known"),
@@ -476,9 +420,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.lit("working").alias("set_type"),
         pl.col("_reps").alias("reps"),
         *weight_columns(pl.col("_weight"), pl.col("_wunit")),
-        (pl.col("_distance") * factor).alias("distance_m"),
-        pl.col("_distance").alias("distance_original"),
-        pl.when(pl.col("_distance").is_not_null()).then(pl.col("_dunit")).alias("distance_unit_original"),
+        *distance_columns(pl.col("_distance"), pl.col("_dunit"), rounded=False),
         pl.col("_time").alias("duration_s"),
         pl.concat_str([pl.col("comment"), pl.col("_load_note")], separator="\n", ignore_nulls=True)
         .replace("", None)
@@ -511,15 +453,8 @@ def _warnings(data: pl.DataFrame) -> list[str]:
             f"{n_lb} weights in pounds were converted to kg (1 lb = 0.45359237 kg); the "
             "pound values are kept as weight_original"
         )
-    assisted = data.filter(
-        pl.col("exercise_raw").str.contains(r"(?i)\bassist(ed)?\b") & pl.col("weight_kg").is_not_null()
-    )
-    if assisted.height:
-        names = ", ".join(sorted(assisted["exercise_raw"].unique().to_list())[:5])
-        out.append(
-            f"{assisted.height} sets of assisted exercises ({names}) record the assistance, "
-            "not the load lifted; the weight is kept as recorded"
-        )
+    if assisted := assisted_warning(data, "exercise_raw", "weight_kg"):
+        out.append(assisted)
     return out
 
 

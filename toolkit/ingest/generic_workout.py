@@ -77,37 +77,44 @@ import re
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
     ReaderSpec,
     ReadOptions,
     ReadResult,
     Rejects,
+    distance_columns,
     finish,
     weight_columns,
 )
+from toolkit.ingest._common import (
+    DATE_KEYS,
+    IN,
+    date_only_warning,
+    missing_columns,
+    plural,
+    pull_bad_dates,
+    pull_empty,
+    pull_field_count,
+    resolve_columns,
+    row_units,
+    select_inputs,
+    unused_columns_warning,
+    with_timestamps,
+)
 from toolkit.ingest._parse import (
-    DISTANCE_TO_M,
     SUSPECT_SESSION_S,
     distance_unit,
     duration_seconds,
     finite_number,
     header_key,
     headers_matching,
-    timestamp_parts,
     unparsed,
     weight_unit,
+    zero_as_null,
 )
 from toolkit.ingest._text import CsvTable
-from toolkit.ingest.pain_csv import (
-    DATE_KEYS,
-    IN,
-    date_only_warning,
-    plural,
-    resolve_columns,
-    select_inputs,
-)
 
 __all__ = ["EXCLUDE_KEYS", "SPEC", "detect", "read"]
 
@@ -161,6 +168,7 @@ EXCLUDE_KEYS = frozenset({"setorder", "exercisetitle", "category", "multiplier",
 """Header keys that belong to an app reader (Strong, Hevy, FitNotes, Fitbod, PROMs)."""
 
 _MEASURES = ("reps", "weight", "duration", "distance")
+_MIXED_UNITS = "the unit is empty and this file mixes kg and lb: the weight's unit cannot be known"
 _SET_TYPES = {
     "working": "working", "work": "working", "normal": "working", "regular": "working",
     "main": "working", "n": "working",
@@ -254,13 +262,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     if not any(label[m] for m in _MEASURES):
         missing.append("reps/weight/duration/distance")
     if missing:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            f"a workout CSV needs date, exercise and reps/weight/duration/distance columns; "
-            f"missing: {', '.join(missing)} (columns found: {', '.join(table.header)}); name "
-            "them with --map, e.g. --map exercise=<column>",
-            row=1,
+        raise missing_columns(
+            table,
+            "a workout CSV needs date, exercise and reps/weight/duration/distance columns",
+            missing,
+            "; name them with --map, e.g. --map exercise=<column>",
         )
     # c: the input column of each canonical name (None when absent); label: its header.
     c = {name: (IN + name if header else None) for name, header in label.items()}
@@ -269,18 +275,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     assumptions: dict[str, str] = {}
     df = select_inputs(table, label)
     rows_read = df.height
-    width = len(table.header)
 
     def col(name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
         return pl.col(c[name]) if c[name] else pl.lit(None, dtype=dtype)
 
-    df = rej.pull(
-        df,
-        pl.col("_fields") > width,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields but the header has {}", pl.col("_fields"), pl.lit(width)),
-    )
+    df = pull_field_count(rej, df, len(table.header), surplus_only=True)
 
     # --- parse every cell once
     dur_col, dur_label = c["duration"], label["duration"]
@@ -292,8 +291,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         )
     else:
         duration = duration_seconds(dur_col) if dur_col else pl.lit(None, dtype=pl.Float64)
-    df = df.with_columns(
-        timestamp_parts(pl.col(IN + "date")).alias("_ts"),
+    date_col, ex_col = IN + "date", IN + "exercise"
+    df = with_timestamps(df, date_col).with_columns(
         finite_number(col("reps")).alias("_reps"),
         finite_number(col("weight")).alias("_w"),
         duration.alias("_dur"),
@@ -301,14 +300,12 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         finite_number(col("rpe")).alias("_rpe"),
         finite_number(col("set")).alias("_set"),
         finite_number(col("sets")).alias("_sets"),
-    ).unnest("_ts")
+    )
 
-    date_col, ex_col = IN + "date", IN + "exercise"
-    df = rej.pull(df, pl.col(date_col).is_null(), Reason.MISSING_VALUE, label["date"], "the date is empty")
-    df = rej.pull(
+    df = pull_empty(rej, df, date_col, label["date"], "the date is empty")
+    df = pull_bad_dates(
+        rej,
         df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
         label["date"],
         pl.format(
             "'{}' is not an unambiguous date: use ISO dates (2025-09-15 or 2025-09-15 07:48) "
@@ -316,9 +313,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col(date_col),
         ),
     )
-    df = rej.pull(
-        df, pl.col(ex_col).is_null(), Reason.MISSING_VALUE, label["exercise"], "the exercise is empty"
-    )
+    df = pull_empty(rej, df, ex_col, label["exercise"], "the exercise is empty")
     for name, parsed in (
         ("reps", "_reps"), ("weight", "_w"), ("duration", "_dur"), ("distance", "_d"),
         ("rpe", "_rpe"), ("set", "_set"), ("sets", "_sets"),
@@ -379,9 +374,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         df = df.with_columns(pl.lit("working").alias("set_type"))
 
     # Zero means absent (bodyweight / not applicable), as in Strong's exports.
-    df = df.with_columns(
-        pl.when(pl.col(x) != 0).then(pl.col(x)).alias(x) for x in ("_reps", "_w", "_dur", "_d")
-    )
+    df = df.with_columns(zero_as_null(x).alias(x) for x in ("_reps", "_w", "_dur", "_d"))
     df = rej.pull(
         df,
         pl.all_horizontal(pl.col(x).is_null() for x in ("_reps", "_w", "_dur", "_d")),
@@ -412,11 +405,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         set_index.cast(pl.Int32).alias("set_index"),
         pl.col("_reps").alias("reps"),
         *weight_columns(pl.col("_w"), unit, assumed=assumed),
-        (pl.col("_d") * d_unit.replace_strict(DISTANCE_TO_M, default=None, return_dtype=pl.Float64))
-        .round(3)
-        .alias("distance_m"),
-        pl.col("_d").alias("distance_original"),
-        pl.when(pl.col("_d").is_not_null()).then(d_unit).alias("distance_unit_original"),
+        *distance_columns(pl.col("_d"), d_unit),
         pl.col("_dur").alias("duration_s"),
         pl.col("_rpe").alias("rpe"),
         col("notes").alias("notes"),
@@ -441,10 +430,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             "their order in the file."
         )
     date_only_warning(df, warnings, "set", "sets")
-    used = {v for v in label.values() if v}
-    ignored = [h for h in table.header if h and h not in used]
-    if ignored:
-        warnings.append(f"Columns not used by the generic workout reader: {', '.join(ignored)}.")
+    unused_columns_warning(table.header, label, warnings, "generic workout")
     return ReadResult(
         format="generic",
         layout=layout,
@@ -481,29 +467,22 @@ def _weight_unit(
             assumptions["weight_unit"] = unit
         return df, pl.lit(unit), pl.lit(True)
     ucol = IN + "unit"
-    df = df.with_columns(weight_unit(ucol).alias("_wu"))
-    df = rej.pull(
+    # With a unit in the column's name an empty cell takes that unit: nothing is guessed.
+    df, n_empty, seen = row_units(
+        rej,
         df,
-        pl.col(ucol).is_not_null() & pl.col("_wu").is_null(),
-        Reason.UNKNOWN_UNIT,
-        label["unit"],
-        pl.format("'{}' is not a weight unit (expected kg or lb)", pl.col(ucol)),
+        value="_w",
+        cell=ucol,
+        parse=weight_unit,
+        into="_wu",
+        column=label["unit"],
+        unknown=pl.format("'{}' is not a weight unit (expected kg or lb)", pl.col(ucol)),
+        mixed=None if fixed is not None else _MIXED_UNITS,
+        every_row=True,
     )
-    empty = has_w & pl.col("_wu").is_null()
-    n_empty = int(df.select(empty.sum()).item())
     if fixed is not None:
         return df, pl.col("_wu").fill_null(pl.lit(fixed)), pl.lit(False)
     if not n_empty:
-        return df, pl.col("_wu"), pl.lit(False)
-    seen = df["_wu"].drop_nulls().unique().to_list()
-    if len(seen) > 1:
-        df = rej.pull(
-            df,
-            empty,
-            Reason.UNKNOWN_UNIT,
-            label["unit"],
-            "the unit is empty and this file mixes kg and lb: the weight's unit cannot be known",
-        )
         return df, pl.col("_wu"), pl.lit(False)
     if seen:
         fill = seen[0]
@@ -547,17 +526,20 @@ def _distance_unit(
             assumptions["distance_unit"] = unit_default
         return df, pl.lit(unit_default)
     ucol = IN + "distance_unit"
-    df = df.with_columns(distance_unit(ucol).alias("_du"))
-    df = rej.pull(
+    df, n_empty, _ = row_units(
+        rej,
         df,
-        pl.col(ucol).is_not_null() & pl.col("_du").is_null(),
-        Reason.UNKNOWN_UNIT,
-        label["distance_unit"],
-        pl.format("'{}' is not a distance unit (expected m, km, mi, ft or yd)", pl.col(ucol)),
+        value="_d",
+        cell=ucol,
+        parse=distance_unit,
+        into="_du",
+        column=label["distance_unit"],
+        unknown=pl.format("'{}' is not a distance unit (expected m, km, mi, ft or yd)", pl.col(ucol)),
+        mixed=None,
+        every_row=True,
     )
     fill = fixed or unit_default
-    empty = pl.col("_d").is_not_null() & pl.col("_du").is_null()
-    if fixed is None and int(df.select(empty.sum()).item()):
+    if fixed is None and n_empty:
         warnings.append(note)
         assumptions["distance_unit"] = fill
     return df, pl.col("_du").fill_null(pl.lit(fill))

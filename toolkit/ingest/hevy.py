@@ -52,18 +52,28 @@ from __future__ import annotations
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
     ReaderSpec,
     ReadOptions,
     ReadResult,
     Rejects,
+    distance_columns,
     finish,
     weight_columns,
 )
+from toolkit.ingest._common import (
+    app_columns,
+    canonical_frame,
+    missing_column,
+    pounds_warning,
+    pull_empty,
+    pull_field_count,
+    pull_unfilled_sets,
+    pull_unparsed,
+)
 from toolkit.ingest._parse import (
-    DISTANCE_TO_M,
     describe_lines,
     english_months,
     find_column,
@@ -124,29 +134,10 @@ def detect(header: list[str]) -> str | None:
 
 def _columns(table: CsvTable) -> dict[str, str | None]:
     """Canonical name → header name; raises ``MISSING_COLUMN`` naming what is absent."""
-    cols: dict[str, str | None] = {}
-    for name in _REQUIRED:
-        found = find_column(table.header, name)
-        if found is None:
-            raise IngestError(
-                table.file,
-                Reason.MISSING_COLUMN,
-                f"not a Hevy export: the required column {name!r} is missing",
-                column=name,
-                row=1,
-            )
-        cols[name] = found
-    for name in _OPTIONAL:
-        cols[name] = find_column(table.header, name)
+    cols = app_columns(table, "Hevy", {name: name for name in (*_REQUIRED, *_OPTIONAL)}, _REQUIRED)
     cols["weight"] = find_column(table.header, *_WEIGHT_COLUMNS)
     if cols["weight"] is None:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            "not a Hevy export: the required column 'weight_kg' (or 'weight_lbs') is missing",
-            column="weight_kg",
-            row=1,
-        )
+        raise missing_column(table, "Hevy", "weight_kg", "'weight_kg' (or 'weight_lbs')")
     cols["distance"] = find_column(table.header, *_DISTANCE_COLUMNS)
     return cols
 
@@ -208,26 +199,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     distance_unit = _unit_of(cols["distance"], _DISTANCE_COLUMNS)
     rej = Rejects()
     warnings: list[str] = []
-    n_header = len(table.header)
-
-    def raw(name: str) -> pl.Expr:
-        header_name = cols.get(name)
-        if header_name is None:
-            return pl.lit(None, dtype=pl.String).alias(name)
-        return pl.col(header_name).alias(name)
-
-    df = table.rows.select(
-        "_line",
-        "_fields",
-        *(raw(n) for n in (*_REQUIRED, *_OPTIONAL, "weight", "distance")),
-    )
-    df = rej.pull(
-        df,
-        pl.col("_fields") != n_header,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields, the header has {}", pl.col("_fields"), pl.lit(n_header)),
-    )
+    df = canonical_frame(table.rows, cols, (*_REQUIRED, *_OPTIONAL, "weight", "distance"))
+    df = pull_field_count(rej, df, len(table.header))
     df = df.with_columns(
         _time("start_time").alias("_start"),
         _time("end_time").alias("_end"),
@@ -243,20 +216,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .alias("_set_type"),
     )
 
-    df = rej.pull(
-        df,
-        pl.col("exercise_title").is_null(),
-        Reason.MISSING_VALUE,
-        cols["exercise_title"],
-        "the exercise name is empty",
-    )
-    df = rej.pull(
-        df,
-        pl.col("start_time").is_null(),
-        Reason.MISSING_VALUE,
-        cols["start_time"],
-        "the workout start time is empty",
-    )
+    df = pull_empty(rej, df, "exercise_title", cols["exercise_title"], "the exercise name is empty")
+    df = pull_empty(rej, df, "start_time", cols["start_time"], "the workout start time is empty")
     for name, parsed in (("start_time", "_start"), ("end_time", "_end")):
         df = rej.pull(
             df,
@@ -277,14 +238,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         ("duration_seconds", "_duration"),
         ("rpe", "_rpe"),
     )
-    for name, parsed in numeric:
-        df = rej.pull(
-            df,
-            unparsed(name, pl.col(parsed)),
-            Reason.BAD_NUMBER,
-            cols[name],
-            pl.format("'{}' is not a number", pl.col(name)),
-        )
+    df = pull_unparsed(rej, df, [(name, parsed, cols[name]) for name, parsed in numeric])
     df = rej.pull(
         df,
         pl.col("_idx") != pl.col("_idx").floor(),
@@ -325,25 +279,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     )
 
     zero_duration = int((df["_duration"] == 0).sum())
-    df = df.with_columns(
-        pl.when(pl.col("_weight") != 0).then(pl.col("_weight")).alias("_weight"),
-        pl.when(pl.col("_distance") != 0).then(pl.col("_distance")).alias("_distance"),
-        pl.when(pl.col("_duration") != 0).then(pl.col("_duration")).alias("_duration"),
-    )
-    timed = pl.col("_duration").is_not_null() | pl.col("_distance").is_not_null()
-    df = df.with_columns(
-        pl.when((pl.col("_reps") == 0) & timed).then(None).otherwise(pl.col("_reps")).alias("_reps")
-    )
-    df = rej.pull(
-        df,
-        pl.col("_reps").fill_null(0).eq(0)
-        & pl.col("_weight").is_null()
-        & pl.col("_distance").is_null()
-        & pl.col("_duration").is_null(),
-        Reason.INFO_UNFILLED_SET,
-        None,
-        "no reps, weight, distance or duration recorded (an unfilled set)",
-    )
+    df = pull_unfilled_sets(rej, df, "no reps, weight, distance or duration recorded (an unfilled set)")
 
     session_s = (pl.col("_end") - pl.col("_start")).dt.total_seconds(fractional=True)
     backwards = df.filter(session_s < 0)
@@ -365,11 +301,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_set_type").fill_null("working").alias("set_type"),
         pl.col("_reps").alias("reps"),
         *weight_columns(pl.col("_weight"), pl.lit(weight_unit, dtype=pl.String)),
-        (pl.col("_distance") * DISTANCE_TO_M[distance_unit or "km"]).alias("distance_m"),
-        pl.col("_distance").alias("distance_original"),
-        pl.when(pl.col("_distance").is_not_null())
-        .then(pl.lit(distance_unit, dtype=pl.String))
-        .alias("distance_unit_original"),
+        *distance_columns(pl.col("_distance"), pl.lit(distance_unit, dtype=pl.String), rounded=False),
         pl.col("_duration").alias("duration_s"),
         pl.col("_rpe").alias("rpe"),
         _unescape("exercise_notes").alias("notes"),
@@ -398,10 +330,7 @@ def _warnings(
     out: list[str] = []
     n_lb = int(df["_weight"].is_not_null().sum())
     if weight_unit == "lb" and n_lb:
-        out.append(
-            f"{n_lb} weights in {cols['weight']} are pounds, converted to kg "
-            "(1 lb = 0.45359237 kg); the pound values are kept as weight_original"
-        )
+        out.append(pounds_warning(n_lb, str(cols["weight"])))
     n_mi = int(df["_distance"].is_not_null().sum())
     if distance_unit == "mi" and n_mi:
         out.append(

@@ -63,31 +63,35 @@ import polars as pl
 
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
-from toolkit.ingest._parse import (
-    clock_time,
-    finite_number,
-    header_key,
-    headers_matching,
-    timestamp_parts,
-    unparsed,
+from toolkit.ingest._common import (
+    DATE_KEYS,
+    IN,
+    date_only_warning,
+    input_col,
+    missing_columns,
+    plural,
+    pull_bad_dates,
+    pull_empty,
+    pull_field_count,
+    resolve_columns,
+    select_inputs,
+    unused_columns_warning,
+    with_timestamps,
 )
+from toolkit.ingest._parse import clock_time, finite_number, header_key, headers_matching, unparsed
 from toolkit.ingest._text import CsvTable
 
 __all__ = [
-    "IN",
     "ORDINAL_RANK",
     "ORDINAL_TO_NRS",
+    "SCALE_MAX",
     "SPEC",
-    "date_only_warning",
     "detect",
-    "input_col",
     "ordinal_category",
     "ordinal_nrs",
     "ordinal_rank",
-    "plural",
+    "pain_columns",
     "read",
-    "resolve_columns",
-    "select_inputs",
 ]
 
 # --------------------------------------------------------------------- the one table
@@ -171,13 +175,41 @@ def ordinal_rank(category: pl.Expr) -> pl.Expr:
     return category.replace_strict(ORDINAL_RANK, default=None, return_dtype=pl.Float64)
 
 
-# --------------------------------------------------------------------------- columns
+SCALE_MAX = {"nrs_0_10": 10.0, "vas_0_100": 100.0}
+"""Top of each numeric pain scale (``scale_original``) a rating is checked against."""
 
-DATE_KEYS = (
-    "date", "day", "datetime", "date/time", "timestamp", "recordedat", "recorded",
-    "recordedon", "when", "entrydate", "start", "starttime", "dateandtime",
-)  # fmt: skip
-"""Header keys of a date(-time) column, in order of preference."""
+
+def pain_columns(value: pl.Expr, category: pl.Expr, *, verbal: pl.Expr, vas: pl.Expr) -> list[pl.Expr]:
+    """``pain_nrs`` and ``pain_original`` of ratings given as a number or a verbal category.
+
+    Parameters
+    ----------
+    value
+        The number as written (Float64), on the 0–10 NRS or, where ``vas``, the 0–100 VAS.
+    category
+        The verbal category (a key of :data:`ORDINAL_TO_NRS`), used where ``verbal``.
+    verbal, vas
+        Boolean expressions: the row's rating is verbal / on the 0–100 VAS.
+
+    Returns
+    -------
+    list of pl.Expr
+        ``pain_nrs``: the category through :data:`ORDINAL_TO_NRS`, a VAS value divided
+        by 10, else the number. ``pain_original``: the category's 0–4 rank
+        (:data:`ORDINAL_RANK`), else the number.
+    """
+    return [
+        pl.when(verbal)
+        .then(ordinal_nrs(category))
+        .when(vas)
+        .then(value / 10)
+        .otherwise(value)
+        .alias("pain_nrs"),
+        pl.when(verbal).then(ordinal_rank(category)).otherwise(value).alias("pain_original"),
+    ]
+
+
+# --------------------------------------------------------------------------- columns
 
 _PAIN_NRS = ("nrs", "nprs", "painnrs", "painnprs", "nrs(010)", "nrs010", "pain(010)", "pain010", "pain(/10)")
 _PAIN_VAS = (
@@ -215,7 +247,6 @@ _ROW_SCALES = {
     "mm": "vas_0_100", "vas0100": "vas_0_100",
 }  # fmt: skip
 _OPTION_SCALES = {"nrs": "nrs_0_10", "vas100": "vas_0_100"}
-_SCALE_MAX = {"nrs_0_10": 10.0, "vas_0_100": 100.0}
 _DATE_HINT = (
     "is not a date this reader can read unambiguously: use ISO dates (2025-09-15 or "
     "2025-09-15 07:48) or '15 Sep 2025'; 15/09/2025-style dates can be day- or "
@@ -255,72 +286,6 @@ def detect(header: list[str]) -> str | None:
     return _name_scale(pain[0])
 
 
-def _found(header: list[str]) -> str:
-    return ", ".join(header) if header else "(none)"
-
-
-def resolve_columns(
-    table: CsvTable,
-    column_map: dict[str, str],
-    keys: dict[str, tuple[str, ...]],
-    *,
-    canonical: tuple[str, ...],
-    skip: frozenset[str] = frozenset(),
-) -> dict[str, str | None]:
-    """Canonical name → header name, from ``column_map`` first, then the alias table.
-
-    A header already taken by one canonical column is not offered to another. Raises
-    ``MISSING_COLUMN`` when the map names a column that is not in the file.
-    """
-    by_key = {header_key(h): h for h in reversed(table.header)}
-    out: dict[str, str | None] = {}
-    taken: set[str] = set()
-    for name in canonical:
-        if name in column_map:
-            wanted = column_map[name]
-            hit = by_key.get(header_key(wanted))
-            if hit is None:
-                raise IngestError(
-                    table.file,
-                    Reason.MISSING_COLUMN,
-                    f"the column map names {wanted!r} for {name}, but the file has no such "
-                    f"column (columns found: {_found(table.header)})",
-                    row=1,
-                    column=wanted,
-                )
-            out[name] = hit
-            taken.add(hit)
-    for name in canonical:
-        if name in out or name in skip:
-            continue
-        hits = [h for h in headers_matching(table.header, frozenset(keys[name])) if h not in taken]
-        hits.sort(key=lambda h: keys[name].index(header_key(h)))
-        out[name] = hits[0] if hits else None
-        if hits:
-            taken.add(hits[0])
-    return out
-
-
-IN = "_in_"
-"""Prefix of the input columns a reader works on (``_in_date`` ...): the file's own
-header names are only used in messages, so a header called ``notes`` or ``set_type``
-can never collide with a column the reader creates."""
-
-
-def select_inputs(table: CsvTable, label: dict[str, str | None]) -> pl.DataFrame:
-    """``_line``, ``_fields`` and each resolved column renamed to ``_in_<canonical>``."""
-    return table.rows.select(
-        "_line",
-        "_fields",
-        *(pl.col(header).alias(IN + name) for name, header in label.items() if header),
-    )
-
-
-def input_col(label: dict[str, str | None], name: str) -> pl.Expr:
-    """The input column of canonical ``name``, or a null String when the file lacks it."""
-    return pl.col(IN + name) if label.get(name) else pl.lit(None, dtype=pl.String)
-
-
 def _columns(table: CsvTable, options: ReadOptions) -> dict[str, str | None]:
     cols = resolve_columns(table, options.column_map, _KEYS, canonical=_CANONICAL, skip=frozenset({"pain"}))
     if "pain" not in options.column_map:
@@ -336,13 +301,11 @@ def _columns(table: CsvTable, options: ReadOptions) -> dict[str, str | None]:
         cols["pain"] = pain[0] if pain else None
     missing = [n for n in ("date", "pain") if cols[n] is None]
     if missing:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            f"a pain diary needs a date and a pain column; missing: {', '.join(missing)} "
-            f"(columns found: {_found(table.header)}); name them with --map "
-            "date=<column> pain=<column>",
-            row=1,
+        raise missing_columns(
+            table,
+            "a pain diary needs a date and a pain column",
+            missing,
+            "; name them with --map date=<column> pain=<column>",
         )
     return cols
 
@@ -395,25 +358,12 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     width = len(table.header)
     rows_read = df.height
 
-    df = rej.pull(
-        df,
-        pl.col("_fields") > width,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields but the header has {}", pl.col("_fields"), pl.lit(width)),
-    )
+    df = pull_field_count(rej, df, width, surplus_only=True)
 
     date, time, pain, scale = (IN + n for n in ("date", "time", "pain", "scale"))
-    time_expr = pl.col(time) if label["time"] else None
-    df = df.with_columns(timestamp_parts(pl.col(date), time_expr).alias("_ts")).unnest("_ts")
-    df = rej.pull(df, pl.col(date).is_null(), Reason.MISSING_VALUE, label["date"], "the date is empty")
-    df = rej.pull(
-        df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
-        label["date"],
-        pl.format("'{}' " + _DATE_HINT, pl.col(date)),
-    )
+    df = with_timestamps(df, date, time if label["time"] else None)
+    df = pull_empty(rej, df, date, label["date"], "the date is empty")
+    df = pull_bad_dates(rej, df, label["date"], pl.format("'{}' " + _DATE_HINT, pl.col(date)))
     if label["time"]:
         df = rej.pull(
             df,
@@ -447,7 +397,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         finite_number(pain).alias("_num"),
         ordinal_category(pain).alias("_verbal"),
     )
-    df = rej.pull(df, pl.col(pain).is_null(), Reason.MISSING_VALUE, pain_header, "the pain value is empty")
+    df = pull_empty(rej, df, pain, pain_header, "the pain value is empty")
     df = rej.pull(
         df,
         pl.col("_num").is_null() & pl.col("_verbal").is_null(),
@@ -455,7 +405,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pain_header,
         pl.format("'{}' is neither a number nor a verbal rating (none/mild/moderate/severe)", pl.col(pain)),
     )
-    scale_max = pl.col("_scale").replace_strict(_SCALE_MAX, return_dtype=pl.Float64)
+    scale_max = pl.col("_scale").replace_strict(SCALE_MAX, return_dtype=pl.Float64)
     hint = (
         "; if the column is a 0–100 VAS pass --pain-scale vas100"
         if default_scale == "nrs_0_10" and options.pain_scale is None
@@ -477,16 +427,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     is_verbal = pl.col("_num").is_null()
     is_vas = ~is_verbal & (pl.col("_scale") == "vas_0_100")
     df = df.with_columns(
-        pl.when(is_verbal)
-        .then(ordinal_nrs(pl.col("_verbal")))
-        .when(is_vas)
-        .then(pl.col("_num") / 10)
-        .otherwise(pl.col("_num"))
-        .alias("pain_nrs"),
-        pl.when(is_verbal)
-        .then(ordinal_rank(pl.col("_verbal")))
-        .otherwise(pl.col("_num"))
-        .alias("pain_original"),
+        *pain_columns(pl.col("_num"), pl.col("_verbal"), verbal=is_verbal, vas=is_vas),
         pl.when(is_verbal)
         .then(pl.lit("verbal_severity"))
         .otherwise(pl.col("_scale"))
@@ -527,10 +468,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             f"unbearable/extreme 10; Serlin et al. 1995 cut-points): {plural(n_verbal, 'rating')}."
         )
     date_only_warning(df, warnings, "pain rating", "pain ratings")
-    used = {c for c in label.values() if c}
-    ignored = [h for h in table.header if h and h not in used]
-    if ignored:
-        warnings.append(f"Columns not used by the pain reader: {', '.join(ignored)}.")
+    unused_columns_warning(table.header, label, warnings, "pain")
 
     return ReadResult(
         format="pain_csv",
@@ -542,20 +480,6 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         warnings=warnings,
         assumptions=assumptions,
     )
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``"1 row"`` / ``"3 rows"``."""
-    return f"{n} {word if n == 1 else (words or word + 's')}"
-
-
-def date_only_warning(df: pl.DataFrame, warnings: list[str], what: str, whats: str) -> None:
-    """Append a warning counting the date-only rows (``what``/``whats``: singular/plural)."""
-    n = int((~df["time_known"]).sum()) if df.height else 0
-    if n:
-        warnings.append(
-            f"Date only, no time of day (kept at midnight, time_known=False): {plural(n, what, whats)}."
-        )
 
 
 SPEC = ReaderSpec(

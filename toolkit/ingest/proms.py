@@ -45,26 +45,24 @@ from __future__ import annotations
 
 import polars as pl
 
-from toolkit.exceptions import IngestError, Reason
+from toolkit.exceptions import Reason
 from toolkit.ingest._base import MEASURE_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
-from toolkit.ingest._parse import (
-    clock_time,
-    finite_number,
-    header_key,
-    headers_matching,
-    timestamp_parts,
-    unparsed,
-)
-from toolkit.ingest._text import CsvTable
-from toolkit.ingest.pain_csv import (
+from toolkit.ingest._common import (
     DATE_KEYS,
     IN,
     date_only_warning,
     input_col,
+    missing_columns,
     plural,
+    pull_bad_dates,
+    pull_empty,
+    pull_field_count,
     resolve_columns,
     select_inputs,
+    with_timestamps,
 )
+from toolkit.ingest._parse import clock_time, finite_number, header_key, headers_matching, unparsed
+from toolkit.ingest._text import CsvTable
 
 __all__ = ["INSTRUMENT_RANGE", "SPEC", "detect", "read"]
 
@@ -149,39 +147,26 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     label = resolve_columns(table, options.column_map, _KEYS, canonical=_CANONICAL)
     missing = [n for n in ("date", "instrument", "score") if label[n] is None]
     if missing:
-        raise IngestError(
-            table.file,
-            Reason.MISSING_COLUMN,
-            f"an outcome-measure file needs date, instrument and score columns; missing: "
-            f"{', '.join(missing)} (columns found: {', '.join(table.header)}); name them with "
-            "--map",
-            row=1,
+        raise missing_columns(
+            table,
+            "an outcome-measure file needs date, instrument and score columns",
+            missing,
+            "; name them with --map",
         )
     date, inst, score, time = (IN + n for n in ("date", "instrument", "score", "time"))
     rej = Rejects()
     warnings: list[str] = []
     df = select_inputs(table, label)
     rows_read = df.height
-    width = len(table.header)
-    df = rej.pull(
+    df = pull_field_count(rej, df, len(table.header), surplus_only=True)
+    df = with_timestamps(df, date, time if label["time"] else None)
+    df = pull_empty(rej, df, date, label["date"], "the date is empty")
+    df = pull_bad_dates(
+        rej,
         df,
-        pl.col("_fields") > width,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields but the header has {}", pl.col("_fields"), pl.lit(width)),
-    )
-    df = df.with_columns(
-        timestamp_parts(pl.col(date), pl.col(time) if label["time"] else None).alias("_ts")
-    ).unnest("_ts")
-    df = rej.pull(df, pl.col(date).is_null(), Reason.MISSING_VALUE, label["date"], "the date is empty")
-    df = rej.pull(
-        df,
-        pl.col("ts_local").is_null() & pl.col("ts_utc").is_null(),
-        Reason.BAD_DATE,
         label["date"],
         pl.format(
-            "'{}' is not an unambiguous date: use ISO dates (2025-09-15) or '15 Sep 2025'",
-            pl.col(date),
+            "'{}' is not an unambiguous date: use ISO dates (2025-09-15) or '15 Sep 2025'", pl.col(date)
         ),
     )
     if label["time"]:
@@ -197,9 +182,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         inst_key.replace_strict(_INSTRUMENTS, default=None, return_dtype=pl.String).alias("instrument"),
         finite_number(pl.col(score).str.replace(r"\s*%$", "")).alias("score"),
     )
-    df = rej.pull(
-        df, pl.col(inst).is_null(), Reason.MISSING_VALUE, label["instrument"], "the instrument is empty"
-    )
+    df = pull_empty(rej, df, inst, label["instrument"], "the instrument is empty")
     df = rej.pull(
         df,
         pl.col("instrument").is_null(),
@@ -207,7 +190,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         label["instrument"],
         pl.format("unknown instrument '{}' (expected ODI, RMDQ, PSFS or NRS)", pl.col(inst)),
     )
-    df = rej.pull(df, pl.col(score).is_null(), Reason.MISSING_VALUE, label["score"], "the score is empty")
+    df = pull_empty(rej, df, score, label["score"], "the score is empty")
     df = rej.pull(
         df,
         pl.col("score").is_null(),
@@ -215,11 +198,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         label["score"],
         pl.format("score '{}' is not a number", pl.col(score)),
     )
-    low = pl.col("instrument").replace_strict(
-        {k: v[0] for k, v in INSTRUMENT_RANGE.items()}, return_dtype=pl.Float64
-    )
-    high = pl.col("instrument").replace_strict(
-        {k: v[1] for k, v in INSTRUMENT_RANGE.items()}, return_dtype=pl.Float64
+    low, high = (
+        pl.col("instrument").replace_strict(
+            {k: v[end] for k, v in INSTRUMENT_RANGE.items()}, return_dtype=pl.Float64
+        )
+        for end in (0, 1)
     )
     df = rej.pull(
         df,

@@ -91,11 +91,12 @@ from toolkit.ingest._base import (
     ReadOptions,
     ReadResult,
     Rejects,
+    distance_columns,
     finish,
     weight_columns,
 )
+from toolkit.ingest._common import pull_empty, pull_field_count, row_units
 from toolkit.ingest._parse import (
-    DISTANCE_TO_M,
     SUSPECT_SESSION_S,
     distance_unit,
     duration_seconds,
@@ -103,6 +104,7 @@ from toolkit.ingest._parse import (
     parse_datetime,
     unparsed,
     weight_unit,
+    zero_as_null,
 )
 from toolkit.ingest._text import CsvTable
 
@@ -284,11 +286,6 @@ def _num_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _positive(expr: pl.Expr) -> pl.Expr:
-    """``0`` means "not entered" in Strong: null it (negatives are quarantined earlier)."""
-    return pl.when(expr != 0).then(expr)
-
-
 def _unit_note(unit: str, given: bool) -> str:
     other = "lb" if unit == "kg" else "kg"
     if given:
@@ -340,7 +337,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     if _english(table.header) != table.header:
         warnings.append("German column names were mapped to Strong's English ones")
 
-    english = dict(zip(_unique(table.header), _unique(_english(table.header)), strict=True))
+    english = dict(zip(table.header, _english(table.header), strict=True))
     raw = table.rows.rename({k: v for k, v in english.items() if k != v})
     rows_read = raw.height
     roles = [r for r in cols if not r.endswith("_fixed")]
@@ -366,14 +363,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         ],
     )
     rej = Rejects()
-    n_fields = len(table.header)
-    df = rej.pull(
-        df,
-        pl.col("_fields") != n_fields,
-        Reason.FIELD_COUNT,
-        None,
-        pl.format("the row has {} fields, the header has " + str(n_fields), pl.col("_fields")),
-    )
+    df = pull_field_count(rej, df, len(table.header))
 
     # --- pseudo rows: Rest Timer and Note, attached to the preceding set ---------------
     order = pl.col("set_order").str.to_lowercase()
@@ -396,7 +386,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.when(is_set).then(pl.col("_key")).forward_fill().alias("_anchor_key"),
     ).with_columns(
         (~is_set & (pl.col("_anchor_key") == pl.col("_key"))).fill_null(False).alias("_attached"),
-        _positive(number("seconds")).alias("_rest_s"),
+        zero_as_null(number("seconds")).alias("_rest_s"),
     )
     attached = df.filter(pl.col("_attached"))
     rest = (
@@ -440,8 +430,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     )
 
     # --- required values --------------------------------------------------------------
-    df = rej.pull(df, pl.col("exercise").is_null(), Reason.MISSING_VALUE, "Exercise Name", "no exercise name")
-    df = rej.pull(df, pl.col("date").is_null(), Reason.MISSING_VALUE, "Date", "no date")
+    df = pull_empty(rej, df, "exercise", "Exercise Name", "no exercise name")
+    df = pull_empty(rej, df, "date", "Date", "no date")
     df = df.with_columns(parse_datetime("date", _DATE_FORMATS).alias("ts_local"))
     df = rej.pull(
         df,
@@ -508,10 +498,10 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.format("out of range: {}", pl.col(role)),
         )
     df = df.with_columns(
-        _positive(number("weight")).alias("_w"),
-        _positive(number("reps")).alias("reps_v"),
-        _positive(number("distance")).alias("_d"),
-        _positive(number("seconds")).alias("duration_s"),
+        zero_as_null(number("weight")).alias("_w"),
+        zero_as_null(number("reps")).alias("reps_v"),
+        zero_as_null(number("distance")).alias("_d"),
+        zero_as_null(number("seconds")).alias("duration_s"),
         number("rpe").alias("rpe_v"),
     )
     df = rej.pull(
@@ -528,7 +518,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     df, d_unit = _distance_units(df, cols, default_distance, rej, warnings, assumptions)
 
     # --- session duration -------------------------------------------------------------
-    dur = _positive(duration_seconds("duration"))
+    dur = zero_as_null(duration_seconds("duration"))
     df = df.with_columns(dur.alias("_dur"))
     unreadable = df.filter(unparsed("duration", duration_seconds("duration")))
     if unreadable.height:
@@ -556,15 +546,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("exercise").alias("exercise_raw"),
         pl.col("reps_v").alias("reps"),
         *weight_columns(pl.col("_w"), w_unit, assumed=w_assumed),
-        pl.when(pl.col("_d").is_not_null())
-        .then(
-            (
-                pl.col("_d") * d_unit.replace_strict(DISTANCE_TO_M, default=None, return_dtype=pl.Float64)
-            ).round(3)
-        )
-        .alias("distance_m"),
-        pl.col("_d").alias("distance_original"),
-        pl.when(pl.col("_d").is_not_null()).then(d_unit).alias("distance_unit_original"),
+        *distance_columns(pl.col("_d"), d_unit),
         pl.col("rpe_v").alias("rpe"),
         pl.when(notes != "").then(notes).alias("notes"),
     ).sort("_line")
@@ -578,21 +560,6 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         warnings=warnings,
         assumptions=assumptions,
     )
-
-
-def _unique(header: list[str]) -> list[str]:
-    """Column names as :func:`~toolkit.ingest._text.parse_csv` de-duplicates them."""
-    seen: dict[str, int] = {}
-    out = []
-    for i, h in enumerate(header):
-        name = h or f"_unnamed_{i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 0
-        out.append(name)
-    return out
 
 
 def _weight_units(
@@ -618,27 +585,18 @@ def _weight_units(
             assumptions["weight_unit"] = unit
         return df, pl.lit(unit), pl.lit(True)
     # V2: per-row unit column.
-    df = df.with_columns(weight_unit("weight_unit").alias("_wu"))
-    df = rej.pull(
+    df, n_missing, used = row_units(
+        rej,
         df,
-        has_w & pl.col("weight_unit").is_not_null() & pl.col("_wu").is_null(),
-        Reason.UNKNOWN_UNIT,
-        "Weight Unit",
-        pl.format("unknown weight unit '{}'", pl.col("weight_unit")),
+        value="_w",
+        cell="weight_unit",
+        parse=weight_unit,
+        into="_wu",
+        column="Weight Unit",
+        unknown=pl.format("unknown weight unit '{}'", pl.col("weight_unit")),
+        mixed="weight without a unit in a file that mixes kg and lb",
     )
-    no_unit = has_w & pl.col("_wu").is_null()
-    n_missing = int(df.select(no_unit.sum()).item())
     if not n_missing:
-        return df, pl.col("_wu"), pl.lit(False)
-    used = sorted(df.filter(has_w & pl.col("_wu").is_not_null())["_wu"].unique().to_list())
-    if len(used) > 1:
-        df = rej.pull(
-            df,
-            no_unit,
-            Reason.UNKNOWN_UNIT,
-            "Weight Unit",
-            "weight without a unit in a file that mixes kg and lb",
-        )
         return df, pl.col("_wu"), pl.lit(False)
     if used:
         fill = used[0]
@@ -678,27 +636,18 @@ def _distance_units(
             warnings.append(note)
             assumptions["distance_unit"] = default
         return df, pl.lit(default)
-    df = df.with_columns(distance_unit("distance_unit").alias("_du"))
-    df = rej.pull(
+    df, n_missing, used = row_units(
+        rej,
         df,
-        has_d & pl.col("distance_unit").is_not_null() & pl.col("_du").is_null(),
-        Reason.UNKNOWN_UNIT,
-        "Distance Unit",
-        pl.format("unknown distance unit '{}'", pl.col("distance_unit")),
+        value="_d",
+        cell="distance_unit",
+        parse=distance_unit,
+        into="_du",
+        column="Distance Unit",
+        unknown=pl.format("unknown distance unit '{}'", pl.col("distance_unit")),
+        mixed="distance without a unit in a file that mixes units",
     )
-    no_unit = has_d & pl.col("_du").is_null()
-    n_missing = int(df.select(no_unit.sum()).item())
     if not n_missing:
-        return df, pl.col("_du")
-    used = sorted(df.filter(has_d & pl.col("_du").is_not_null())["_du"].unique().to_list())
-    if len(used) > 1:
-        df = rej.pull(
-            df,
-            no_unit,
-            Reason.UNKNOWN_UNIT,
-            "Distance Unit",
-            "distance without a unit in a file that mixes units",
-        )
         return df, pl.col("_du")
     if used:
         fill = used[0]

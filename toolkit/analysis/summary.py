@@ -1,0 +1,300 @@
+"""One patient's answer: pain outcome, training load and flags over a period.
+
+:func:`analyse_patient` reads the canonical tables of one patient from the store,
+runs the analysis families and returns a :class:`PatientAnalysis` — the frames for
+the dashboard, report and notebooks, and :meth:`PatientAnalysis.to_dict` for
+``recovery analyse --json`` (a contract other tools read; see the CLI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from toolkit.analysis import flags as fl
+from toolkit.analysis import load as ld
+from toolkit.analysis import pain as pn
+from toolkit.exceptions import OptionError, StoreError
+
+__all__ = ["PatientAnalysis", "analyse_patient", "analyse_tables"]
+
+
+@dataclass
+class PatientAnalysis:
+    """Everything computed for one patient and period.
+
+    Attributes
+    ----------
+    patient_id, start, end
+        Who and which days (inclusive).
+    patient
+        The patient's record (dict; empty when none was entered).
+    daily_load, weekly_load, session_load, acwr, weekly_top_load, progression
+        Training-load frames (:mod:`toolkit.analysis.load`).
+    daily_pain, pain_outcome, pain_slope, change_points, flares, prom_outcomes
+        Pain frames (:mod:`toolkit.analysis.pain`).
+    flags, safe_doses
+        :mod:`toolkit.analysis.flags` output.
+    relations
+        Training–pain relations (filled by part 2; empty list until then).
+    messages
+        What is missing or was withheld, in plain words.
+    """
+
+    patient_id: str
+    start: dt.date | None
+    end: dt.date | None
+    patient: dict[str, Any]
+    session_load: pl.DataFrame
+    daily_load: pl.DataFrame
+    weekly_load: pl.DataFrame
+    acwr: pl.DataFrame
+    weekly_top_load: pl.DataFrame
+    progression: pl.DataFrame
+    daily_pain: pl.DataFrame
+    pain_outcome: pl.DataFrame
+    pain_slope: pl.DataFrame
+    change_points: pl.DataFrame
+    flares: pl.DataFrame
+    prom_outcomes: pl.DataFrame
+    flags: pl.DataFrame
+    safe_doses: pl.DataFrame
+    adherence: pl.DataFrame
+    relations: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``recovery analyse --json``.
+
+        Keys: ``patient_id``, ``period`` {start, end}, ``pain`` {baseline, current,
+        change, percent_change, mcid_reached, trend_per_week, change_points, ...},
+        ``load`` {sessions_per_week, rest_days_per_week, acwr_latest, ...},
+        ``relations`` [...], ``flags`` [{date, kind, detail}], plus ``proms``,
+        ``progression``, ``safe_doses`` and ``messages``.
+        """
+        outcome = _first_row(self.pain_outcome)
+        slope = _first_row(self.pain_slope)
+        weekly = self.weekly_load
+        logged_weeks = weekly.filter(pl.col("logged_days") > 0) if weekly.height else weekly
+        acwr_valid = self.acwr.filter(pl.col("acwr").is_not_null()) if self.acwr.height else self.acwr
+        adherence = _first_row(self.adherence)
+        return {
+            "patient_id": self.patient_id,
+            "period": {"start": _iso(self.start), "end": _iso(self.end)},
+            "pain": {
+                "baseline": _num(outcome.get("baseline")),
+                "current": _num(outcome.get("current")),
+                "change": _num(outcome.get("change")),
+                "percent_change": _num(outcome.get("percent_change")),
+                "mcid_reached": outcome.get("mcid_reached"),
+                "reliable_improvement": outcome.get("reliable_improvement"),
+                "rci": _num(outcome.get("rci")),
+                "trend_per_week": _num(slope.get("slope_per_week")),
+                "trend_ci": [_num(slope.get("ci_low")), _num(slope.get("ci_high"))],
+                "change_points": [_iso(d) for d in self.change_points["date"].to_list()]
+                if self.change_points.height
+                else [],
+                "flares": self.flares.height,
+                "days_logged": self.daily_pain.height,
+                "status": outcome.get("status"),
+            },
+            "load": {
+                "sessions_per_week": _num(_mean(logged_weeks, "sessions")),
+                "rest_days_per_week": _num(_mean(logged_weeks, "rest_days")),
+                "acwr_latest": _num(acwr_valid["acwr"][-1]) if acwr_valid.height else None,
+                "acwr_variant": self.acwr["variant"][0] if self.acwr.height else None,
+                "sessions": self.session_load.height,
+                "adherence_pct": _num(adherence.get("adherence_pct")),
+                "planned_sessions_per_week": _num(adherence.get("planned_sessions_per_week")),
+            },
+            "relations": list(self.relations),
+            "flags": [
+                {"date": _iso(r["date"]), "kind": r["kind"], "detail": r["detail"], "exercise": r["exercise"]}
+                for r in self.flags.iter_rows(named=True)
+            ],
+            "proms": _records(self.prom_outcomes),
+            "progression": _records(self.progression),
+            "safe_doses": _records(self.safe_doses),
+            "messages": list(self.messages),
+        }
+
+
+def _first_row(frame: pl.DataFrame) -> dict[str, Any]:
+    return frame.row(0, named=True) if frame.height else {}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else None
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+
+
+def _mean(frame: pl.DataFrame, col: str) -> float | None:
+    if frame.height == 0 or col not in frame.columns:
+        return None
+    return frame[col].mean()  # type: ignore[return-value]
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.iter_rows(named=True):
+        out.append(
+            {
+                k: (_iso(v) if isinstance(v, dt.date) else _num(v) if isinstance(v, float) else v)
+                for k, v in row.items()
+            }
+        )
+    return out
+
+
+def _between(frame: pl.DataFrame, col: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+    if start is not None:
+        frame = frame.filter(pl.col(col) >= start)
+    if end is not None:
+        frame = frame.filter(pl.col(col) <= end)
+    return frame
+
+
+def analyse_tables(
+    patient_id: str,
+    *,
+    sets: pl.DataFrame,
+    sessions: pl.DataFrame,
+    pain_entries: pl.DataFrame,
+    outcome_measures: pl.DataFrame,
+    patients: pl.DataFrame,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> PatientAnalysis:
+    """Analyse one patient from canonical tables already in memory (see :func:`analyse_patient`)."""
+    if start is not None and end is not None and start > end:
+        raise OptionError(f"--from must be on or before --to, got {start} > {end}")
+    sets = _between(sets.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    sessions = _between(sessions.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    pain_entries = _between(pain_entries.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    outcome_measures = _between(
+        outcome_measures.filter(pl.col("patient_id") == patient_id), "local_date", start, end
+    )
+    patients = patients.filter(pl.col("patient_id") == patient_id)
+    record = patients.row(0, named=True) if patients.height else {}
+    bodyweight = record.get("bodyweight_kg")
+
+    messages: list[str] = []
+    session_load = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
+    daily = ld.daily_load(sets, sessions, bodyweight_kg=bodyweight)
+    weekly = ld.weekly_load(daily)
+    acwr = ld.acwr(daily, variant="ewma")
+    weekly_top = ld.weekly_top_load(sets)
+    progression = ld.progression(sets)
+    adherence = ld.adherence(weekly, patients)
+    daily_pain = pn.daily_pain(pain_entries)
+    outcome = pn.pain_outcome(daily_pain, patients=patients)
+    slope = pn.pain_slope(daily_pain)
+    cps = pn.change_points(daily_pain)
+    flares = pn.flares(daily_pain)
+    proms = pn.prom_outcomes(outcome_measures)
+
+    if sessions.height == 0:
+        messages.append(
+            "no training sessions in this period: load, ACWR and training flags need a workout export"
+        )
+    elif daily.height < 28:
+        messages.append(f"only {daily.height} days of training log: ACWR is withheld for the first 28 days")
+    if pain_entries.height == 0:
+        messages.append(
+            "no pain entries in this period: pain outcomes need a pain diary (recovery ingest PAIN.csv)"
+        )
+    elif daily_pain.height < 14:
+        messages.append(
+            f"only {daily_pain.height} days with pain ratings: baseline and current (7 days each) overlap or are missing"
+        )
+    if bodyweight is None and sets.height:
+        messages.append(
+            "no bodyweight recorded: bodyweight exercises (press-ups, back extensions) carry no load "
+            "(recovery patient ID --bodyweight-kg KG)"
+        )
+    if outcome.height and outcome["status"][0] not in (None, "ok"):
+        messages.append(f"pain: {outcome['status'][0]}")
+
+    flags = fl.all_flags(
+        fl.load_spikes(session_load, acwr),
+        fl.too_fast_progression(weekly_top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
+        fl.no_rest(daily),
+        fl.pain_flares(flares),
+    )
+    doses = fl.safe_doses(sets, flares.select("patient_id", "date") if flares.height else flares)
+    dates = [
+        d
+        for d in (
+            sets["local_date"].min() if sets.height else None,
+            daily_pain["date"].min() if daily_pain.height else None,
+        )
+        if d
+    ]
+    last = [
+        d
+        for d in (
+            sets["local_date"].max() if sets.height else None,
+            daily_pain["date"].max() if daily_pain.height else None,
+        )
+        if d
+    ]
+    return PatientAnalysis(
+        patient_id=patient_id,
+        start=start or (min(dates) if dates else None),
+        end=end or (max(last) if last else None),
+        patient={k: v for k, v in record.items()},
+        session_load=session_load,
+        daily_load=daily,
+        weekly_load=weekly,
+        acwr=acwr,
+        weekly_top_load=weekly_top,
+        progression=progression,
+        daily_pain=daily_pain,
+        pain_outcome=outcome,
+        pain_slope=slope,
+        change_points=cps,
+        flares=flares,
+        prom_outcomes=proms,
+        flags=flags,
+        safe_doses=doses,
+        adherence=adherence,
+        messages=messages,
+    )
+
+
+def analyse_patient(
+    store: Any, patient_id: str, *, start: dt.date | None = None, end: dt.date | None = None
+) -> PatientAnalysis:
+    """Analyse one patient of a :class:`toolkit.store.Store` over ``[start, end]``.
+
+    Raises
+    ------
+    StoreError
+        The patient is not in the store.
+    OptionError
+        ``start`` after ``end``.
+    """
+    patients = store.table("patients")
+    if patient_id not in set(patients["patient_id"].to_list()):
+        known = ", ".join(patients["patient_id"].to_list()[:10]) or "none"
+        raise StoreError(f"no patient {patient_id!r} in {store.path} (patients: {known})")
+    return analyse_tables(
+        patient_id,
+        sets=store.table("sets", patient_id=patient_id),
+        sessions=store.table("sessions", patient_id=patient_id),
+        pain_entries=store.table("pain_entries", patient_id=patient_id),
+        outcome_measures=store.table("outcome_measures", patient_id=patient_id),
+        patients=patients,
+        start=start,
+        end=end,
+    )

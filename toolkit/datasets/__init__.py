@@ -1,0 +1,10 @@
+"""Synthetic data sets: a clinic cohort of real-format exports with planted effects.
+
+:func:`synthetic_cohort` writes Strong (V1, V3), Hevy and pain-diary CSVs whose
+ground truth (groups, doses, planted load spikes, flares, no-rest blocks, too-fast
+progression) is returned beside them; :func:`demo_cohort` is the default cohort.
+"""
+
+from toolkit.datasets._cohort import Cohort, demo_cohort, synthetic_cohort
+
+__all__ = ["Cohort", "demo_cohort", "synthetic_cohort"]
