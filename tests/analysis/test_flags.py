@@ -86,7 +86,7 @@ def test_a_regular_twice_weekly_plan_after_a_missed_week_is_not_a_spike() -> Non
 
 
 def test_load_spike_rejects_a_ratio_below_one() -> None:
-    with pytest.raises(OptionError, match="ratio must be > 1, got 0.9"):
+    with pytest.raises(OptionError, match=r"ratio must be > 1, got 0\.9"):
         fl.load_spikes(_sessions([1.0]), ratio=0.9)
 
 
