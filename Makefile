@@ -14,6 +14,7 @@ dashboard: setup
 demo: dashboard
 
 test: setup
+	$(VENV)/ruff check toolkit tests
 	$(VENV)/python -m pytest -n 2 -p no:cacheprovider
 
 lint: setup

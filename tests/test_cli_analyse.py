@@ -124,7 +124,7 @@ def test_analyse_refusals_exit_2(tmp_path: Path, args: list[str], message: str) 
 
 
 def test_analyse_json_on_the_demo_cohort(cohort_store) -> None:
-    cohort, store = cohort_store
+    _cohort, store = cohort_store
     res = runner.invoke(app, ["analyse", "--patient", "spike_01", "--store", str(store.path), "--json"])
     assert res.exit_code == 0, res.output
     obj = json.loads(res.stdout)
