@@ -131,3 +131,28 @@ def test_analyse_json_on_the_demo_cohort(cohort_store) -> None:
     _check_contract(obj)
     assert obj["pain"]["mcid_reached"] is True
     assert "load_spike" in {f["kind"] for f in obj["flags"]}
+
+
+def test_analyse_json_has_relations_in_both_directions(cohort_store) -> None:
+    _cohort, store = cohort_store
+    res = runner.invoke(app, ["analyse", "--patient", "reverse_01", "--store", str(store.path), "--json"])
+    obj = json.loads(res.stdout)
+    keys = {"driver", "lag_days", "effect", "ci_low", "ci_high", "p_value", "q_value", "significant", "n", "sentence"}
+    assert obj["relations"] and obj["reverse_relations"]
+    for rel in obj["relations"] + obj["reverse_relations"]:
+        assert keys <= rel.keys()
+    # pain-avoidance is reported as pain → less training, not as training → relief
+    assert any(r["significant"] and r["effect"] < 0 for r in obj["reverse_relations"])
+    assert not any(r["significant"] for r in obj["relations"])
+
+
+def test_cohort_command_prints_table_model_and_flare_risk(cohort_store) -> None:
+    cohort, store = cohort_store
+    res = runner.invoke(app, ["cohort", "--store", str(store.path), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert len(obj["patients"]) == cohort.patients.height
+    assert obj["model"]["fixed_effects"] and obj["model_sentences"]
+    assert obj["flare_risk"]["validation"]
+    text = runner.invoke(app, ["cohort", "--store", str(store.path)]).stdout
+    assert "Clinic-level model" in text and "Flare-risk model" in text

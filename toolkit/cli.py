@@ -373,6 +373,17 @@ def _analysis_text(result: dict[str, Any]) -> str:
         lines.extend(f"  {x['date']}  {x['kind']:<21} {x['detail']}" for x in result["flags"])
     else:
         lines.append("Flags: none")
+    significant = [r for r in result["relations"] + result["reverse_relations"] if r["significant"]]
+    if significant:
+        lines.append("Relations (q < 0.05, Benjamini–Hochberg; associations, not causes):")
+        lines.extend(f"  {r['sentence']}" for r in significant)
+    elif result["relations"]:
+        lines.append(
+            f"Relations: none of {len(result['relations']) + len(result['reverse_relations'])} tested is significant"
+        )
+    for r in result["rest_and_strength"]:
+        if r.get("significant"):
+            lines.append(f"  {r['sentence']}")
     for prom in result["proms"]:
         lines.append(
             f"PROM {prom['instrument']}: {f(prom['baseline'])} → {f(prom['latest'])}"
@@ -405,6 +416,50 @@ def analyse(
             target, patient, start=_date(start, "--from"), end=_date(end, "--to")
         ).to_dict()
         typer.echo(json.dumps(result, ensure_ascii=False, default=str) if as_json else _analysis_text(result))
+
+    _run(body)
+
+
+def _cohort_text(result: dict[str, Any]) -> str:
+    cols = [
+        "patient_id",
+        "baseline",
+        "current",
+        "mcid_reached",
+        "adherence_pct",
+        "flags_total",
+        "last_log",
+        "status",
+    ]
+    rows = [
+        {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()} for r in result["patients"]
+    ]
+    lines = [_table(rows, cols), "", "Clinic-level model (MixedLM, person-mean centred):"]
+    lines.extend(f"  {s}" for s in result["model_sentences"])
+    lines.append("Flare-risk model (time-ordered cross-validation vs the no-skill baseline):")
+    for v in result["flare_risk"]["validation"]:
+        verdict = "shown" if v["shown"] else "hidden: does not beat the no-skill baseline"
+        bss = "—" if v["brier_skill_score"] is None else f"{v['brier_skill_score']:.3f}"
+        lines.append(
+            f"  {v['scope']} {v['patient_id']}: Brier skill score {bss} over {v['n_days']} days, {v['n_events']} flares — {verdict}"
+        )
+    return "\n".join(lines)
+
+
+@app.command()
+def cohort(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """The clinic: one row per patient, the mixed-effects model, the flare-risk validation."""
+
+    def body() -> None:
+        from toolkit.analysis.summary import analyse_cohort
+
+        target = Store(store)
+        if not target.exists():
+            raise OptionError(
+                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
+            )
+        result = analyse_cohort(target).to_dict()
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str) if as_json else _cohort_text(result))
 
     _run(body)
 

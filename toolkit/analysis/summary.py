@@ -18,9 +18,10 @@ import polars as pl
 from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
 from toolkit.analysis import pain as pn
+from toolkit.analysis import relations as rl
 from toolkit.exceptions import OptionError, StoreError
 
-__all__ = ["PatientAnalysis", "analyse_patient", "analyse_tables"]
+__all__ = ["CohortAnalysis", "PatientAnalysis", "analyse_cohort", "analyse_patient", "analyse_tables"]
 
 
 @dataclass
@@ -40,7 +41,9 @@ class PatientAnalysis:
     flags, safe_doses
         :mod:`toolkit.analysis.flags` output.
     relations
-        Training–pain relations (filled by part 2; empty list until then).
+        Training ↔ pain relations in both directions (:func:`toolkit.analysis.relations.relations`).
+    rest_strength
+        Rest days between sessions vs strength gains (:func:`toolkit.analysis.relations.rest_and_strength`).
     messages
         What is missing or was withheld, in plain words.
     """
@@ -64,7 +67,8 @@ class PatientAnalysis:
     flags: pl.DataFrame
     safe_doses: pl.DataFrame
     adherence: pl.DataFrame
-    relations: list[dict[str, Any]] = field(default_factory=list)
+    relations: pl.DataFrame = field(default_factory=pl.DataFrame)
+    rest_strength: pl.DataFrame = field(default_factory=pl.DataFrame)
     messages: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,7 +115,12 @@ class PatientAnalysis:
                 "adherence_pct": _num(adherence.get("adherence_pct")),
                 "planned_sessions_per_week": _num(adherence.get("planned_sessions_per_week")),
             },
-            "relations": list(self.relations),
+            "relations": _relation_records(self.relations, "training→pain"),
+            "reverse_relations": _relation_records(self.relations, "pain→training"),
+            "rest_and_strength": _records(self.rest_strength),
+            "significant_relations": rl.significant_sentences(self.relations)
+            if self.relations.height
+            else [],
             "flags": [
                 {"date": _iso(r["date"]), "kind": r["kind"], "detail": r["detail"], "exercise": r["exercise"]}
                 for r in self.flags.iter_rows(named=True)
@@ -121,6 +130,35 @@ class PatientAnalysis:
             "safe_doses": _records(self.safe_doses),
             "messages": list(self.messages),
         }
+
+
+_RELATION_KEYS = (
+    "driver",
+    "direction",
+    "lag_days",
+    "lag_label",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "significant",
+    "n",
+    "unit",
+    "sentence",
+    "note",
+)
+
+
+def _relation_records(frame: pl.DataFrame, direction: str) -> list[dict[str, Any]]:
+    """The tested relations of one direction (rows with an estimate), JSON-ready."""
+    if frame.height == 0:
+        return []
+    rows = frame.filter((pl.col("direction") == direction) & pl.col("effect").is_not_null())
+    return [
+        {k: (_num(v) if isinstance(v, float) else v) for k, v in r.items() if k in _RELATION_KEYS}
+        for r in rows.iter_rows(named=True)
+    ]
 
 
 def _first_row(frame: pl.DataFrame) -> dict[str, Any]:
@@ -231,6 +269,10 @@ def analyse_tables(
         fl.no_rest(daily),
         fl.pain_flares(flares),
     )
+    relations = rl.relations(
+        daily, daily_pain, sets=sets, session_load=session_load, lags=(0, 1, 2, 3, (1, 2))
+    )
+    rest_strength = rl.rest_and_strength(sets)
     doses = fl.safe_doses(sets, flares.select("patient_id", "date") if flares.height else flares)
     dates = [
         d
@@ -268,6 +310,8 @@ def analyse_tables(
         flags=flags,
         safe_doses=doses,
         adherence=adherence,
+        relations=relations,
+        rest_strength=rest_strength,
         messages=messages,
     )
 
@@ -298,3 +342,59 @@ def analyse_patient(
         start=start,
         end=end,
     )
+
+
+@dataclass
+class CohortAnalysis:
+    """A clinic's answer: one row per patient, the mixed model and the flare-risk validation.
+
+    Attributes
+    ----------
+    table
+        :func:`toolkit.analysis.cohort.cohort_table` (one row per patient).
+    model
+        :class:`toolkit.analysis.cohort.CohortModel` — weekly pain change on weekly
+        sessions and load change, person-mean centred, random intercept and slope.
+    model_sentences
+        :func:`toolkit.analysis.cohort.describe` of the model.
+    flare_risk
+        :class:`toolkit.analysis.flare_risk.FlareRisk` — time-ordered validation
+        against the no-skill baseline; risks shown only when it beats it.
+    """
+
+    table: pl.DataFrame
+    model: Any
+    model_sentences: list[str]
+    flare_risk: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON object of ``recovery cohort --json``: ``patients``, ``model``, ``flare_risk``."""
+        return {
+            "patients": _records(self.table),
+            "model": self.model.to_dict() if self.model is not None else None,
+            "model_sentences": list(self.model_sentences),
+            "flare_risk": self.flare_risk.to_dict(),
+        }
+
+
+def analyse_cohort(store: Any) -> CohortAnalysis:
+    """Analyse every patient of a store together (see :class:`CohortAnalysis`)."""
+    from toolkit.analysis import cohort as ch
+    from toolkit.analysis import flare_risk as fr
+
+    sets, sessions = store.table("sets"), store.table("sessions")
+    pain, measures, patients = store.table("pain_entries"), store.table("outcome_measures"), store.table("patients")
+    table = ch.cohort_table(sets, sessions, pain, patients, outcome_measures=measures)
+    panel = ch.weekly_panel(sets, sessions, pain, patients=patients)
+    model = None
+    sentences: list[str] = []
+    if panel.filter(pl.col("pain_change").is_not_null()).select("patient_id").n_unique() >= 3:
+        model = ch.mixed_model(panel)
+        sentences = ch.describe(model)
+    else:
+        sentences = ["too few patients with weekly pain and training data for the clinic-level model (need 3)"]
+    bodyweight = patients.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
+    daily = ld.daily_load(sets, sessions, bodyweight_kg=bodyweight if bodyweight.height else None)
+    daily_pain = pn.daily_pain(pain)
+    risk = fr.flare_risk(fr.flare_features(daily, daily_pain, pn.flares(daily_pain)))
+    return CohortAnalysis(table=table, model=model, model_sentences=sentences, flare_risk=risk)

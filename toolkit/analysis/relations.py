@@ -1,0 +1,1240 @@
+"""Training ↔ pain relations of one patient over time (N-of-1 lagged regressions).
+
+Every function is pure (frame in, new frame out; inputs are never modified), accepts
+polars or pandas frames, works on many patients at once and returns polars. Empty input
+gives an empty frame with the documented columns; a missing column or an invalid option
+raises :class:`~toolkit.exceptions.OptionError`.
+
+=============================  ================================================================
+Function                       One row per
+=============================  ================================================================
+:func:`relations`              patient × direction × driver × lag: effect with a 95 % CI,
+                               p, Benjamini–Hochberg q and a plain-language sentence
+:func:`rest_and_strength`      patient × heavy lift: e1RM change per extra rest day between
+                               sessions of that lift
+:func:`significant_sentences`  the sentences of the significant rows (a list of str)
+=============================  ================================================================
+
+Every result is an **association within one patient, not a causal effect**. The models
+adjust for the recovery trend (``DOMAIN.md`` pitfall 3), for the pain before the
+exposure (reverse causation, pitfall 2), use autocorrelation-robust standard errors
+(pitfall 1), never fill unlogged days (pitfall 4) and correct for the many tests
+(pitfall 5). Co-occurring exposures (a load spike is also a high-load day with a lot of
+Romanian deadlift) cannot be separated (pitfall 6): several drivers may light up for
+one underlying event.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
+from toolkit.analysis import flags as fl
+from toolkit.analysis import load as ld
+from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.exceptions import OptionError
+
+__all__ = [
+    "RELATION_SCHEMA",
+    "REST_STRENGTH_SCHEMA",
+    "relations",
+    "rest_and_strength",
+    "significant_sentences",
+]
+
+RELATION_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "direction": pl.String(),
+    "driver": pl.String(),
+    "lag_days": pl.Int64(),
+    "lag_label": pl.String(),
+    "effect": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "p_value": pl.Float64(),
+    "q_value": pl.Float64(),
+    "significant": pl.Boolean(),
+    "n": pl.Int64(),
+    "exposure_days": pl.Int64(),
+    "unit": pl.String(),
+    "sentence": pl.String(),
+    "note": pl.String(),
+    "method": pl.String(),
+}
+"""Columns of :func:`relations` (documented there)."""
+
+REST_STRENGTH_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "exercise": pl.String(),
+    "n_pairs": pl.Int64(),
+    "mean_rest_days": pl.Float64(),
+    "min_rest_days": pl.Int64(),
+    "max_rest_days": pl.Int64(),
+    "mean_change_kg": pl.Float64(),
+    "kg_per_rest_day": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "p_value": pl.Float64(),
+    "q_value": pl.Float64(),
+    "significant": pl.Boolean(),
+    "sentence": pl.String(),
+    "note": pl.String(),
+    "method": pl.String(),
+}
+"""Columns of :func:`rest_and_strength` (documented there)."""
+
+FORWARD = "training→pain"
+REVERSE = "pain→training"
+_TRENDS = ("linear", "spline")
+_MAX_LAG = 28
+_LEVEL = 0.95
+_COUNTED = ("working", "drop", "failure")
+_ASSOCIATION = "association, not causation"
+
+# Built-in drivers: name -> (binary, unit, phrase used in sentences).
+_DRIVERS: dict[str, tuple[bool, str, str]] = {
+    "training day": (True, "day with training vs without", "a training day"),
+    "rest day": (True, "rest day vs training day", "a rest day"),
+    "daily load": (False, "per 1,000 kg volume load (Σ reps × kg)", "1,000 kg of daily volume load"),
+    "load spike": (True, "day with a load spike vs without", "a load spike"),
+    "streak length": (False, "per consecutive training day", "consecutive training day"),
+    "weekly frequency": (False, "per session in the trailing 7 days", "session in the trailing 7 days"),
+}
+_REVERSE_UNITS = {
+    "training day": "percentage points of next-day training probability per pain point",
+    "daily load": "kg of next-day volume load per pain point",
+}
+
+
+# --------------------------------------------------------------------------------------
+# Options and inputs
+# --------------------------------------------------------------------------------------
+
+
+def _int_option(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bound = f"≥ {low}" if high is None else f"in {low}..{high}"
+        raise OptionError(f"{name} must be an int {bound}, got {value!r}")
+    return int(value)
+
+
+def _alpha_option(alpha: Any) -> float:
+    ok = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and 0.0 < float(alpha) < 1.0
+    if not ok:
+        raise OptionError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+    return float(alpha)
+
+
+def _lag_specs(lags: Any) -> list[tuple[int, int]]:
+    """``lags`` → ``[(first, last), ...]``: an int k is the day ``t − k``; a pair (a, b)
+    is the window of days ``t − b … t − a``."""
+    expected = (
+        f"lags must be a non-empty sequence of ints 0..{_MAX_LAG} or (first, last) windows "
+        f"with 0 ≤ first < last ≤ {_MAX_LAG}, e.g. (0, 1, 2, 3, (1, 2)), got {lags!r}"
+    )
+    if isinstance(lags, str | bytes) or not isinstance(lags, Sequence) or len(lags) == 0:
+        raise OptionError(expected)
+    specs: list[tuple[int, int]] = []
+    for item in lags:
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            spec = (int(item), int(item))
+        elif (
+            isinstance(item, Sequence)
+            and not isinstance(item, str | bytes)
+            and len(item) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in item)
+            and item[0] < item[1]
+        ):
+            spec = (int(item[0]), int(item[1]))
+        else:
+            raise OptionError(expected)
+        if spec[0] < 0 or spec[1] > _MAX_LAG:
+            raise OptionError(expected)
+        if spec in specs:
+            raise OptionError(f"lags must not repeat a lag, got {item!r} twice")
+        specs.append(spec)
+    return specs
+
+
+def _label(spec: tuple[int, int]) -> str:
+    return str(spec[0]) if spec[0] == spec[1] else f"{spec[0]}–{spec[1]}"
+
+
+def _cast(df: pl.DataFrame, name: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Cast contract columns, refusing dtypes that cannot hold them."""
+    exprs = []
+    for col, dtype in schema.items():
+        current = df.schema[col]
+        if current == dtype:
+            continue
+        blank = current == pl.Null or df.get_column(col).null_count() == df.height
+        if blank:
+            exprs.append(pl.col(col).cast(dtype, strict=False))
+        elif dtype == pl.Date and isinstance(current, pl.Datetime):
+            exprs.append(pl.col(col).dt.date())
+        elif dtype == pl.Date and current == pl.String:
+            try:
+                df = df.with_columns(pl.col(col).str.to_date("%Y-%m-%d", strict=True))
+            except pl.exceptions.PolarsError as exc:
+                raise OptionError(f"{name}.{col} must hold dates (YYYY-MM-DD), got unparsable text") from exc
+        elif dtype.is_numeric() and current.is_numeric():
+            exprs.append(pl.col(col).cast(dtype))
+        elif dtype == pl.Boolean and current.is_numeric():
+            exprs.append(pl.col(col).cast(pl.Boolean))
+        elif dtype == pl.String and (current.is_numeric() or isinstance(current, pl.Categorical | pl.Enum)):
+            exprs.append(pl.col(col).cast(pl.String))
+        else:
+            raise OptionError(f"{name}.{col} must be {dtype}, got {current}")
+    df = df.with_columns(exprs) if exprs else df
+    floats = [c for c, t in schema.items() if t == pl.Float64]
+    return df.with_columns(pl.col(floats).fill_nan(None)) if floats else df
+
+
+_LOAD_COLUMNS: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "date": pl.Date(),
+    "sessions": pl.Float64(),
+    "volume_kg": pl.Float64(),
+    "training_day": pl.Boolean(),
+    "logged": pl.Boolean(),
+    "rest_day": pl.Boolean(),
+    "streak_days": pl.Float64(),
+}
+_PAIN_COLUMNS: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "date": pl.Date(),
+    "pain_mean": pl.Float64(),
+}
+
+
+def _unique_days(df: pl.DataFrame, name: str, hint: str) -> pl.DataFrame:
+    dup = df.select(pl.struct("patient_id", "date").is_duplicated().sum()).item()
+    if dup:
+        raise OptionError(
+            f"{name} must have one row per patient_id and date ({hint}), got {dup} repeated rows"
+        )
+    return df
+
+
+# --------------------------------------------------------------------------------------
+# Inference: OLS with the more conservative of a HAC and a conventional test
+# --------------------------------------------------------------------------------------
+
+
+def _hac_lags(n: int) -> int:
+    """Newey–West truncation lag ``S = ⌈1.3·√n⌉`` (Lazarus et al. 2018), at most n − 1."""
+    return max(1, min(n - 1, math.ceil(1.3 * math.sqrt(n))))
+
+
+def _hac_df(n: int, k: int, lags: int) -> int:
+    """Equivalent degrees of freedom ``ν = ⌊1.5·n/S⌋`` of the Bartlett long-run variance
+    at frequency zero, at most the residual df ``n − k``."""
+    return max(1, min(n - k, math.floor(1.5 * n / lags)))
+
+
+def _ols_infer(y: np.ndarray, design: np.ndarray, j: int = 1) -> dict[str, Any] | str:
+    """Effect of column ``j`` with its 95 % CI and p, or the reason it cannot be estimated.
+
+    Two tests of ``β_j = 0`` are computed and the one with the wider 95 % interval is
+    reported (its CI and p): Newey–West HAC (Bartlett, ``S`` lags, statsmodels
+    small-sample correction) against ``t(ν)``, and the conventional OLS standard error
+    against ``t(n − k)``.
+    """
+    n, k = design.shape
+    if n - k < 2:
+        return f"too few days for the model ({n} days, {k} parameters)"
+    if np.linalg.matrix_rank(design) < k:
+        return "driver is collinear with the time trend or the adjustment (nothing left to compare)"
+    lags = _hac_lags(n)
+    nu = _hac_df(n, k, lags)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        # Perfect fits (SE 0) are handled below; silence only statsmodels' rank warning.
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        conv = sm.OLS(y, design).fit()
+        hac = sm.OLS(y, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+    b = float(conv.params[j])
+    se_ols = float(conv.bse[j])
+    se_hac = float(hac.bse[j])
+    if not (np.isfinite(se_ols) and np.isfinite(se_hac)) or max(se_ols, se_hac) <= 1e-12 * max(1.0, abs(b)):
+        return "perfect fit: no residual variation to judge the driver against"
+    q = (1 + _LEVEL) / 2
+    half_hac = float(stats.t.ppf(q, nu)) * se_hac
+    half_ols = float(stats.t.ppf(q, n - k)) * se_ols
+    if half_hac >= half_ols:
+        half, p = half_hac, float(2 * stats.t.sf(abs(b) / se_hac, nu))
+        method = f"Newey-West HAC SE (Bartlett, maxlags={lags}), t({nu})"
+    else:
+        half, p = half_ols, float(2 * stats.t.sf(abs(b) / se_ols, n - k))
+        method = f"conventional OLS SE (larger than HAC, maxlags={lags}), t({n - k})"
+    return {"effect": b, "ci_low": b - half, "ci_high": b + half, "p_value": p, "method": method}
+
+
+def _natural_spline(x: np.ndarray, df: int) -> np.ndarray:
+    """Natural cubic spline basis (without intercept) with ``df`` columns: ``x`` and
+    ``df − 1`` truncated-power terms, knots at quantiles (Hastie et al. 2009, eq. 5.4–5.5)."""
+    knots = np.quantile(x, np.linspace(0.0, 1.0, df + 1))
+    knots = np.unique(knots)
+    cols = [x]
+    if knots.size < 3:
+        return np.column_stack(cols)
+
+    def d(k: int) -> np.ndarray:
+        return (np.clip(x - knots[k], 0, None) ** 3 - np.clip(x - knots[-1], 0, None) ** 3) / (
+            knots[-1] - knots[k]
+        )
+
+    last = d(knots.size - 2)
+    cols += [d(k) - last for k in range(knots.size - 2)]
+    basis = np.column_stack(cols)
+    return basis / np.maximum(np.abs(basis).max(axis=0), 1e-12)
+
+
+def _trend_terms(days: np.ndarray, trend: str, spline_df: int | None) -> tuple[np.ndarray, str]:
+    if trend == "linear":
+        return days[:, None] / 7.0, "linear trend"
+    span = float(days.max() - days.min()) if days.size else 0.0
+    df = spline_df if spline_df is not None else int(min(6, max(2, round(span / 28.0))))
+    return _natural_spline(days.astype(float), df), f"natural-spline trend ({df} df)"
+
+
+# --------------------------------------------------------------------------------------
+# Drivers
+# --------------------------------------------------------------------------------------
+
+
+def _base_drivers(load: pl.DataFrame) -> pl.DataFrame:
+    """Long frame ``patient_id, date, driver, value`` of the day-level drivers (null when
+    the day is unlogged)."""
+    logged = pl.col("logged").fill_null(False)
+    on = pl.when(logged)
+    load = load.sort("patient_id", "date").with_columns(
+        __sess=on.then(pl.col("sessions").fill_null(0.0)),
+    )
+    seven = load.with_columns(
+        __wsum=pl.col("__sess").rolling_sum_by("date", "7d").over("patient_id"),
+        __wn=pl.col("__sess").is_not_null().cast(pl.Int64).rolling_sum_by("date", "7d").over("patient_id"),
+    )
+    wide = seven.select(
+        "patient_id",
+        "date",
+        on.then(pl.col("training_day").cast(pl.Float64)).alias("training day"),
+        on.then(pl.col("rest_day").cast(pl.Float64)).alias("rest day"),
+        on.then(pl.col("volume_kg") / 1000.0).alias("daily load"),
+        on.then(pl.col("streak_days")).alias("streak length"),
+        pl.when(pl.col("__wn") == 7).then(pl.col("__wsum")).alias("weekly frequency"),
+    )
+    return wide.unpivot(index=["patient_id", "date"], variable_name="driver", value_name="value")
+
+
+def _spike_driver(load: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
+    """``load spike`` 0/1 on logged days once a spike can be called (≥ 4 sessions in the
+    trailing 28 days, the defaults of :func:`toolkit.analysis.flags.load_spikes`)."""
+    spikes = fl.load_spikes(sessions).select("patient_id", "date", pl.lit(1.0).alias("__spike"))
+    per_day = (
+        sessions.filter(pl.col("volume_kg").is_not_null())
+        .group_by("patient_id", "date")
+        .agg(pl.len().cast(pl.Float64).alias("__n"))
+    )
+    df = (
+        load.select("patient_id", "date", "logged")
+        .join(per_day, on=["patient_id", "date"], how="left")
+        .join(spikes, on=["patient_id", "date"], how="left")
+        .sort("patient_id", "date")
+        .with_columns(
+            __prior=pl.col("__n")
+            .fill_null(0.0)
+            .rolling_sum_by("date", "28d", closed="left")
+            .over("patient_id")
+        )
+    )
+    value = (
+        pl.when(pl.col("logged").fill_null(False) & (pl.col("__prior") >= 4))
+        .then(pl.col("__spike").fill_null(0.0))
+        .alias("value")
+    )
+    return df.select("patient_id", "date", pl.lit("load spike").alias("driver"), value)
+
+
+def _exercise_drivers(
+    load: pl.DataFrame, sets: pl.DataFrame, main_exercises: int
+) -> tuple[pl.DataFrame, dict[tuple[str, str], tuple[str, str]]]:
+    """Daily dose of each patient's ``main_exercises`` most frequent exercises.
+
+    Returns the long driver frame and ``(patient, driver) → (unit, phrase)``.
+    """
+    empty = pl.DataFrame(
+        schema={"patient_id": pl.String, "date": pl.Date, "driver": pl.String, "value": pl.Float64}
+    )
+    if main_exercises == 0:
+        return empty, {}
+    s = as_polars(sets, "sets")
+    require_columns(s, ["patient_id", "local_date", "exercise_raw", "set_type", "reps", "weight_kg"], "sets")
+    if "exercise" not in s.columns:
+        s = s.with_columns(pl.lit(None, dtype=pl.String).alias("exercise"))
+    s = _cast(
+        s.select("patient_id", "local_date", "exercise", "exercise_raw", "set_type", "reps", "weight_kg"),
+        "sets",
+        {
+            "patient_id": pl.String(),
+            "local_date": pl.Date(),
+            "exercise": pl.String(),
+            "exercise_raw": pl.String(),
+            "set_type": pl.String(),
+            "reps": pl.Float64(),
+            "weight_kg": pl.Float64(),
+        },
+    )
+    s = s.filter(pl.col("set_type").fill_null("working").is_in(_COUNTED)).with_columns(
+        __name=pl.coalesce("exercise", "exercise_raw"),
+        __kg=(pl.col("reps").fill_null(0.0) * pl.col("weight_kg").fill_null(0.0)).clip(lower_bound=0.0),
+    )
+    if s.is_empty():
+        return empty, {}
+    ranked = (
+        s.group_by("patient_id", "__name")
+        .agg(
+            pl.col("local_date").n_unique().alias("__days"),
+            ((pl.col("weight_kg") > 0) & (pl.col("reps") > 0)).fill_null(False).any().alias("__loaded"),
+        )
+        .sort(["patient_id", "__days", "__name"], descending=[False, True, False])
+        .with_columns(__rank=pl.int_range(pl.len()).over("patient_id"))
+        .filter(pl.col("__rank") < main_exercises)
+    )
+    daily = s.group_by("patient_id", "__name", pl.col("local_date").alias("date")).agg(
+        (pl.col("__kg").sum() / 100.0).alias("__kg100"), pl.len().cast(pl.Float64).alias("__sets")
+    )
+    grid = load.select("patient_id", "date", "logged").join(ranked, on="patient_id", how="inner")
+    out = grid.join(daily, on=["patient_id", "__name", "date"], how="left").select(
+        "patient_id",
+        "date",
+        (pl.col("__name") + " dose").alias("driver"),
+        pl.when(pl.col("logged").fill_null(False))
+        .then(pl.when(pl.col("__loaded")).then(pl.col("__kg100")).otherwise(pl.col("__sets")).fill_null(0.0))
+        .alias("value"),
+    )
+    meta = {}
+    for pid, name, loaded in ranked.select("patient_id", "__name", "__loaded").iter_rows():
+        if loaded:
+            meta[(pid, f"{name} dose")] = (
+                f"per 100 kg of {name} (Σ reps × kg)",
+                f"100 kg of {name} (reps × kg)",
+            )
+        else:
+            meta[(pid, f"{name} dose")] = (f"per set of {name}", f"set of {name}")
+    return out, meta
+
+
+def _windowed(drivers: pl.DataFrame, spec: tuple[int, int], binary: set[str]) -> pl.DataFrame:
+    """Driver value over days ``t − last … t − first``, dated at the outcome day ``t``.
+
+    A single lag is the day's value; a window is the maximum (binary drivers: exposed on
+    any day of it) or the mean (continuous drivers) and is null unless every day of the
+    window has a value.
+    """
+    first, last = spec
+    df = drivers
+    if last > first:
+        width = last - first + 1
+        df = (
+            drivers.sort("patient_id", "driver", "date")
+            .with_columns(
+                __n=pl.col("value")
+                .is_not_null()
+                .cast(pl.Int64)
+                .rolling_sum_by("date", f"{width}d")
+                .over("patient_id", "driver"),
+                __max=pl.col("value").rolling_max_by("date", f"{width}d").over("patient_id", "driver"),
+                __mean=pl.col("value").rolling_mean_by("date", f"{width}d").over("patient_id", "driver"),
+            )
+            .select(
+                "patient_id",
+                "date",
+                "driver",
+                pl.when(pl.col("__n") == width)
+                .then(pl.when(pl.col("driver").is_in(sorted(binary))).then("__max").otherwise("__mean"))
+                .alias("value"),
+            )
+        )
+    return df.with_columns(pl.col("date") + pl.duration(days=first))
+
+
+# --------------------------------------------------------------------------------------
+# Sentences
+# --------------------------------------------------------------------------------------
+
+
+def _when(spec: tuple[int, int], what: str) -> str:
+    first, last = spec
+    if first == last == 0:
+        return f"On days with {what}"
+    if first == last == 1:
+        return f"On the day after {what}"
+    if first == last:
+        return f"{first} days after {what}"
+    return f"On the {first}–{last} days after {what}"
+
+
+def _later(spec: tuple[int, int]) -> str:
+    first, last = spec
+    if first == last == 0:
+        return "the same day"
+    if first == last == 1:
+        return "the next day"
+    if first == last:
+        return f"{first} days later"
+    return f"over the {first}–{last} days after"
+
+
+def _fmt(x: float, decimals: int = 1) -> str:
+    s = f"{x:,.{decimals}f}"
+    return "0" if s.strip("-0.,") == "" else s.replace("-", "−")
+
+
+def _decimals(fit: dict[str, Any], least: int) -> int:
+    """Decimals that show the CI half-width with two significant digits (at least ``least``)."""
+    half = (fit["ci_high"] - fit["ci_low"]) / 2
+    if not math.isfinite(half) or half <= 0:
+        return least
+    return int(min(4, max(least, 1 - math.floor(math.log10(half)))))
+
+
+def _forward_sentence(
+    driver: str, spec: tuple[int, int], fit: dict[str, Any], binary: bool, phrase: str, significant: bool
+) -> str:
+    b, lo, hi = fit["effect"], fit["ci_low"], fit["ci_high"]
+    d = _decimals(fit, 1)
+    ci = f"95 % CI {_fmt(lo, d)} to {_fmt(hi, d)}"
+    if not significant:
+        return (
+            f"No clear association between {driver} and pain {_later(spec)} "
+            f"({_fmt(b, d)} points, {ci}; q = {fit['q_value']:.2f})."
+        )
+    way = "higher" if b > 0 else "lower"
+    if binary:
+        when = _when(spec, phrase)
+        start = when[0].upper() + when[1:]
+        return f"{start}, pain is {_fmt(abs(b), d)} points {way} than on other days ({ci})."
+    return f"For every extra {phrase}, pain {_later(spec)} is {_fmt(abs(b), d)} points {way} ({ci})."
+
+
+def _reverse_sentence(driver: str, fit: dict[str, Any], significant: bool) -> str:
+    b, lo, hi = fit["effect"], fit["ci_low"], fit["ci_high"]
+    if driver == "training day":
+        ci = f"95 % CI {_fmt(lo, 0)} to {_fmt(hi, 0)}"
+        if not significant:
+            return (
+                f"No clear association between pain and training the next day "
+                f"({_fmt(b, 0)} percentage points per pain point, {ci}; q = {fit['q_value']:.2f})."
+            )
+        way = "less" if b < 0 else "more"
+        return (
+            f"On days after higher pain, training is {way} likely "
+            f"({_fmt(b, 0)} percentage points per pain point, {ci})."
+        )
+    ci = f"95 % CI {_fmt(lo, 0)} to {_fmt(hi, 0)} kg"
+    if not significant:
+        return (
+            f"No clear association between pain and the next day's training load "
+            f"({_fmt(b, 0)} kg per pain point, {ci}; q = {fit['q_value']:.2f})."
+        )
+    way = "lower" if b < 0 else "higher"
+    return f"On days after higher pain, the training load is {way} ({_fmt(b, 0)} kg per pain point, {ci})."
+
+
+# --------------------------------------------------------------------------------------
+# relations
+# --------------------------------------------------------------------------------------
+
+
+def _bh(frame: pl.DataFrame, by: str, alpha: float) -> pl.DataFrame:
+    """Benjamini–Hochberg q-values of the non-null ``p_value`` within each ``by`` group."""
+    q = np.full(frame.height, np.nan)
+    p = frame["p_value"].to_numpy().astype(float)
+    for idx in frame.with_row_index("__i").group_by(by).agg(pl.col("__i"))["__i"].to_list():
+        idx = np.asarray(idx)
+        tested = idx[np.isfinite(p[idx])]
+        if tested.size:
+            q[tested] = multipletests(p[tested], alpha=alpha, method="fdr_bh")[1]
+    return frame.with_columns(pl.Series("q_value", q).fill_nan(None))
+
+
+def relations(
+    daily_load: Any,
+    daily_pain: Any,
+    *,
+    sets: Any = None,
+    session_load: Any = None,
+    lags: Sequence[int | tuple[int, int]] = (0, 1, 2, 3),
+    alpha: float = 0.05,
+    main_exercises: int = 3,
+    trend: str = "linear",
+    spline_df: int | None = None,
+    adjust_prior: bool = True,
+    min_days: int = 20,
+    min_exposure_days: int = 2,
+) -> pl.DataFrame:
+    """Lagged associations between training and pain, in both directions, per patient.
+
+    For every driver and lag the model ``pain_t = a + b·driver_{t−lag} + trend(t)
+    [+ c·pain_{t−lag−1}] + ε_t`` is fitted by OLS over the patient's days; ``b`` is
+    reported with a 95 % autocorrelation-robust confidence interval, a p-value and a
+    Benjamini–Hochberg q-value across every test of the patient. The reverse direction
+    (pain → next-day training) is tested as well, because pain-contingent activity
+    produces the same correlations (``DOMAIN.md`` pitfall 2).
+
+    Parameters
+    ----------
+    daily_load
+        :func:`toolkit.analysis.load.daily_load` output (polars or pandas): ``patient_id,
+        date, sessions, volume_kg, training_day, logged, rest_day, streak_days``; one
+        row per patient and day.
+    daily_pain
+        :func:`toolkit.analysis.pain.daily_pain` output: ``patient_id, date, pain_mean``
+        (NRS 0–10); one row per patient and day with a rating.
+    sets
+        Canonical ``sets`` table (as for :func:`toolkit.analysis.load.session_load`:
+        ``patient_id, session_id, local_date, exercise_raw, set_type, reps, weight_kg``,
+        optional ``exercise``). Needed for the exercise-dose drivers, and for the
+        load-spike driver when ``session_load`` is not given. ``None``: those drivers
+        are left out (no rows).
+    session_load
+        :func:`toolkit.analysis.load.session_load` output for the load-spike driver
+        (:func:`toolkit.analysis.flags.load_spikes` with its defaults). ``None``
+        (default): computed from ``sets`` (``session_load(sets, None)``).
+    lags
+        Lags in days to test (default ``(0, 1, 2, 3)``). An int ``k`` relates pain on day
+        ``t`` to the driver on day ``t − k`` (0 = same day; pain is rated in the evening).
+        A pair ``(a, b)`` is a window: the driver over days ``t − b … t − a`` (binary:
+        exposed on any of them; continuous: their mean), reported with ``lag_days = a``
+        and ``lag_label = "a–b"``, e.g. ``(0, 1, 2, 3, (1, 2))``. Lags up to 28.
+    alpha
+        False discovery rate for ``significant`` (default 0.05).
+    main_exercises
+        Number of the patient's most frequent exercises (by days done, ties by name)
+        whose daily dose is tested (default 3; 0 for none).
+    trend
+        Time-trend terms: ``"linear"`` (default; days since the patient's first rating)
+        or ``"spline"`` (natural cubic spline, for recovery curves that level off).
+    spline_df
+        Degrees of freedom of the spline trend (int ≥ 1); default ``None``: one per four
+        weeks of data, between 2 and 6.
+    adjust_prior
+        Adjust for the state before the exposure (default True): forward models add the
+        pain of the day before the exposure window (``pain_{t−lag−1}``, the last rating
+        up to 2 days earlier when that day has none); reverse models add the day's own
+        training (``driver_t``). False fits the bare model ``pain_t = a + b·driver_{t−lag}
+        + trend``.
+    min_days
+        Fewest days (rows) a model needs (int ≥ 5, default 20); below it the row has
+        null statistics and a ``note``.
+    min_exposure_days
+        Fewest days with and without exposure a binary driver needs (int ≥ 1, default 2).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`RELATION_SCHEMA`, one row per patient (present in both frames) ×
+        direction × driver × lag: by ``patient_id``, then the forward rows (drivers in
+        the order below, lags in the order given), then the two reverse rows:
+
+        - ``patient_id`` (str).
+        - ``direction`` (str): ``"training→pain"`` (driver earlier, pain later) or
+          ``"pain→training"`` (pain on day t, training on day t + 1).
+        - ``driver`` (str): ``training day``, ``rest day``, ``daily load``, ``load
+          spike``, ``streak length``, ``weekly frequency``, ``<exercise> dose``; reverse:
+          ``training day``, ``daily load`` (of the next day).
+        - ``lag_days`` (int, days): ``k``, or the first day ``a`` of a window; 1 for the
+          reverse direction.
+        - ``lag_label`` (str): ``"k"`` or ``"a–b"``.
+        - ``effect`` (float): ``b``. Forward: NRS points of pain per unit of the driver —
+          binary drivers: the difference in pain on days after exposure vs other days;
+          ``daily load`` per 1,000 kg; ``streak length`` per consecutive training day;
+          ``weekly frequency`` per session in the trailing 7 days (t−lag−6 … t−lag);
+          ``<exercise> dose`` per 100 kg of Σ reps × kg of that exercise that day
+          (per set for an exercise never loaded). Reverse: ``training day`` in
+          percentage points of the probability of training the next day per NRS point
+          (linear probability model); ``daily load`` in kg of next-day volume load per
+          NRS point.
+        - ``ci_low``, ``ci_high`` (float, unit of ``effect``): 95 % confidence interval.
+        - ``p_value`` (float): two-sided p for ``b = 0``.
+        - ``q_value`` (float): Benjamini–Hochberg adjusted p across every tested row of
+          the patient (both directions, all drivers and lags); a ``rest day`` row shares
+          the q of its ``training day`` row (the same hypothesis, counted once).
+        - ``significant`` (bool): ``q_value < alpha``; False when not tested.
+        - ``n`` (int, days): days in the model.
+        - ``exposure_days`` (int, days): binary drivers: exposed days among them; null
+          for continuous drivers.
+        - ``unit`` (str): unit of ``effect``, e.g. ``"per 1,000 kg volume load (Σ reps ×
+          kg)"``, ``"day with training vs without"``.
+        - ``sentence`` (str): plain language with the numbers, e.g. "On the 1–2 days
+          after a load spike, pain is 2.3 points higher than on other days (95 % CI 1.1
+          to 3.5)."; a neutral "No clear association between …" when not significant.
+        - ``note`` (str): ``"association, not causation"`` and what was adjusted for, or
+          why the row was not tested (null statistics).
+        - ``method`` (str): the model terms and the test reported, e.g. ``"OLS with
+          linear trend and prior adjustment; Newey-West HAC SE (Bartlett, maxlags=13),
+          t(11)"``.
+
+    Raises
+    ------
+    OptionError
+        A required column is missing or has the wrong type, a frame repeats a patient and
+        day, or an option is invalid.
+
+    Notes
+    -----
+    **Data.** Days without a pain rating are dropped; the driver of an unlogged day
+    (``logged`` False: inside a logging gap of :func:`~toolkit.analysis.load.daily_load`,
+    or outside the logged period such as the baseline week before the first session) is
+    missing, never 0, and that day is dropped (``DOMAIN.md`` pitfall 4). Lags are counted
+    in calendar days (joins on ``date − lag``), not rows. ``weekly frequency`` needs all 7
+    days of its window logged. ``load spike`` is 1 on a day flagged by
+    :func:`~toolkit.analysis.flags.load_spikes` (session volume ≥ 1.5 × the trailing
+    28-day mean session volume), 0 on other logged days, and missing until 4 sessions
+    lie in the trailing 28 days (a spike cannot be called earlier). ``rest day`` is
+    ``1 − training day`` on logged days, so its rows mirror the ``training day`` rows
+    with the opposite sign; they are kept because clinicians ask both ways, but they are
+    the same hypothesis and share the training-day q-value (counted once).
+
+    **Forward model.** ``pain_t = a + b·x_{t−lag} + g(t) + c·pain_{t−lag−1} + ε_t``
+    with ``g`` linear in days (``trend="linear"``) or a natural cubic spline in days
+    (Hastie, Tibshirani & Friedman 2009, *Elements of Statistical Learning* §5.2.1,
+    knots at quantiles): without it, any driver that rises while pain falls over recovery
+    looks protective (confounding by time, pitfall 3). ``pain_{t−lag−1}`` is the pain
+    just *before* the exposure window: pain that makes a patient train less (pitfall 2)
+    confounds the relation, pain after the exposure could be its consequence and is not
+    adjusted for. For ``streak length`` and ``weekly frequency``, whose windows reach
+    further back, the adjustment is partial (time-varying confounding would need
+    g-methods).
+
+    **Reverse model.** ``y_{t+1} = a + b·pain_t + g(t) + c·y_t + Σ_d δ_d·[weekday(t+1)
+    = d] + ε_t`` with ``y`` = training day (0/1, a linear probability model, b × 100 in
+    percentage points) or daily volume load (kg). The weekday indicators and ``y_t``
+    absorb the weekly schedule (planned days, alternation), leaving the day-to-day
+    deviations that pain could explain (``c·y_t`` only with ``adjust_prior``). A
+    negative ``b`` means less training after painful days (pain avoidance); a
+    pain-contingent pattern like that also biases the forward lag-0 relation, which is
+    why both are reported (QuantiModo's forward-vs-reverse check, ``DOMAIN.md``).
+
+    **Inference.** Daily pain and training are autocorrelated, so the conventional OLS
+    standard error is too small (pitfall 1). Two tests of ``b = 0`` are computed and the
+    one with the wider 95 % CI is reported (``method`` says which):
+
+    * Newey–West HAC standard error (Newey & West 1987, Econometrica 55:703; Bartlett
+      kernel; statsmodels ``OLS.fit(cov_type="HAC", cov_kwds={"maxlags": S})`` with its
+      small-sample correction ``n/(n − k)``), truncation lag ``S = ⌈1.3·√n⌉`` (13 for
+      100 days; Lazarus, Lewis, Stock & Watson 2018, JBES 36:541, "HAR inference:
+      recommendations for practice"), against a t distribution with the equivalent
+      degrees of freedom of the Bartlett long-run variance estimate at frequency zero,
+      ``ν = ⌊1.5·n/S⌋`` (Priestley 1981, *Spectral Analysis and Time Series* §6.2.4:
+      ``ν = 2n/(S·∫k²)`` halved at frequency zero, ``∫k² = 2/3``), at most ``n − k``. The
+      t(ν) reference approximates the fixed-b critical values of Kiefer & Vogelsang
+      (2005, Econometric Theory 21:1130); with the usual ``4(n/100)^{2/9}`` lags and
+      t(n − k) critical values a 5 % test rejected 9–13 % of null series with AR(1)
+      φ = 0.5 pain and drivers in our simulations, with this rule 3–9 %.
+    * the conventional OLS standard error against ``t(n − k)``. Robust standard errors
+      are biased down when few observations carry the comparison — a binary driver with
+      2 exposure days (load spikes) gave a 40 % false-positive rate with HAC alone —
+      so, following Angrist & Pischke (2009, *Mostly Harmless Econometrics* §8.1), the
+      larger (more conservative) of the two is used.
+
+    **Calibration** (null simulations, 400 series of 120 days: pain AR(1) φ = 0.5 rounded
+    to the NRS, training days from an AR(1) φ = 0.7 latent, 10 % of ratings missing; the
+    tests ``tests/analysis/test_relations.py`` repeat a smaller version): 5 % tests
+    rejected 4–9 % of series for training day, rest day, daily load and both reverse
+    drivers, about 5 % for load spikes with 2 exposure days, but 10–12 % for ``streak
+    length`` and ``weekly frequency`` at lags ≥ 1 — cumulative drivers are so persistent
+    that the HAC correction is incomplete. Their ``note`` says so; read them with care.
+
+    **Multiple testing.** With 8 distinct drivers × 4 lags + 2 reverse tests = 34 tests
+    per patient (the demo cohort: 30–34 testable), one or two would be "significant" at
+    p < 0.05 by chance; ``q_value`` is the Benjamini–Hochberg step-up adjusted p-value
+    (Benjamini & Hochberg 1995, JRSS-B 57:289; statsmodels
+    ``multipletests(method="fdr_bh")``) across every tested row of the patient, so
+    ``significant`` controls the false discovery rate at ``alpha``, and when nothing is
+    related the chance of any significant row is about ``alpha`` (8–10 % in the null
+    simulations above, because of the cumulative drivers; 0 of the 10 demo controls).
+    The price is power: an effect seen on two days (two load spikes) must reach
+    p ≈ 0.001 to survive.
+
+    **Not tested.** A model with fewer than ``min_days`` days, a binary driver with fewer
+    than ``min_exposure_days`` days with (or without) exposure, a constant driver, or a
+    driver collinear with the trend gives a row with null statistics, ``significant``
+    False and the reason in ``note``; it is not counted in the q-values.
+
+    The estimates are associations within one patient: co-occurring exposures cannot be
+    separated (pitfall 6), and the flare after a load spike also shows up as a
+    ``daily load`` and an exercise-dose relation at the same lags.
+    """
+    specs = _lag_specs(lags)
+    alpha = _alpha_option(alpha)
+    main_exercises = _int_option("main_exercises", main_exercises, 0)
+    if trend not in _TRENDS:
+        raise OptionError(f"trend must be one of {', '.join(_TRENDS)}, got {trend!r}")
+    if spline_df is not None:
+        spline_df = _int_option("spline_df", spline_df, 1, 12)
+    if not isinstance(adjust_prior, bool):
+        raise OptionError(f"adjust_prior must be True or False, got {adjust_prior!r}")
+    min_days = _int_option("min_days", min_days, 5)
+    min_exposure_days = _int_option("min_exposure_days", min_exposure_days, 1)
+
+    load = as_polars(daily_load, "daily_load")
+    require_columns(load, list(_LOAD_COLUMNS), "daily_load")
+    load = _cast(load.select(list(_LOAD_COLUMNS)), "daily_load", _LOAD_COLUMNS)
+    load = _unique_days(load.filter(pl.col("patient_id").is_not_null()), "daily_load", "use load.daily_load")
+    pain = as_polars(daily_pain, "daily_pain")
+    require_columns(pain, list(_PAIN_COLUMNS), "daily_pain")
+    pain = _cast(pain.select(list(_PAIN_COLUMNS)), "daily_pain", _PAIN_COLUMNS)
+    pain = _unique_days(
+        pain.filter(pl.col("patient_id").is_not_null() & pl.col("date").is_not_null()),
+        "daily_pain",
+        "use pain.daily_pain",
+    )
+    sessions = None
+    if session_load is not None:
+        sessions = as_polars(session_load, "session_load")
+        require_columns(sessions, ["patient_id", "date", "volume_kg"], "session_load")
+        sessions = _cast(
+            sessions.select("patient_id", "date", "volume_kg"),
+            "session_load",
+            {"patient_id": pl.String(), "date": pl.Date(), "volume_kg": pl.Float64()},
+        )
+    elif sets is not None:
+        sessions = ld.session_load(sets, None).select("patient_id", "date", "volume_kg")
+
+    patients = sorted(
+        set(load["patient_id"].to_list()) & set(pain.drop_nulls("pain_mean")["patient_id"].to_list())
+    )
+    if not patients:
+        return pl.DataFrame(schema=RELATION_SCHEMA)
+    load = load.filter(pl.col("patient_id").is_in(patients))
+    pain = pain.filter(pl.col("patient_id").is_in(patients) & pl.col("pain_mean").is_not_null())
+
+    # ---- drivers (long: patient_id, date, driver, value) -----------------------------
+    parts = [_base_drivers(load)]
+    if sessions is not None:
+        parts.append(_spike_driver(load, sessions.filter(pl.col("patient_id").is_in(patients))))
+    meta: dict[tuple[str, str], tuple[str, str]] = {}
+    if sets is not None:
+        doses, meta = _exercise_drivers(load, sets, main_exercises)
+        parts.append(doses)
+    drivers = pl.concat([p.cast({"value": pl.Float64}) for p in parts])
+    order = list(_DRIVERS)
+    binary = {name for name, (is_bin, _, _) in _DRIVERS.items() if is_bin}
+
+    # ---- outcome, trend and prior pain ------------------------------------------------
+    first_day = pain.group_by("patient_id").agg(pl.col("date").min().alias("__first"))
+    pain = pain.join(first_day, on="patient_id").with_columns(
+        __t=(pl.col("date") - pl.col("__first")).dt.total_days().cast(pl.Float64)
+    )
+    calendar = (
+        pain.group_by("patient_id")
+        .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
+        .explode("date")
+        .join(pain.select("patient_id", "date", "pain_mean"), on=["patient_id", "date"], how="left")
+        .sort("patient_id", "date")
+        .with_columns(__prior=pl.col("pain_mean").fill_null(strategy="forward", limit=2).over("patient_id"))
+        .select("patient_id", "date", "__prior")
+    )
+
+    frames = []
+    for i, spec in enumerate(specs):
+        x = _windowed(drivers, spec, binary).rename({"value": "__x"})
+        rows = pain.join(x, on=["patient_id", "date"], how="inner")
+        prior = calendar.with_columns(pl.col("date") + pl.duration(days=spec[1] + 1))
+        rows = rows.join(prior, on=["patient_id", "date"], how="left").with_columns(pl.lit(i).alias("__spec"))
+        frames.append(rows)
+    forward = pl.concat(frames).select(
+        "patient_id", "driver", "__spec", "date", "__t", pl.col("pain_mean").alias("__y"), "__x", "__prior"
+    )
+    need = ["__y", "__x"] + (["__prior"] if adjust_prior else [])
+    forward = forward.filter(pl.all_horizontal(pl.col(need).is_not_null())).sort(
+        "patient_id", "driver", "__spec", "date"
+    )
+
+    # reverse: pain_t → y_{t+1}, adjusted for y_t
+    rev_drivers = drivers.filter(pl.col("driver").is_in(["training day", "daily load"]))
+    tomorrow = rev_drivers.with_columns(pl.col("date") - pl.duration(days=1)).rename({"value": "__y"})
+    today = rev_drivers.rename({"value": "__prior"})
+    reverse = (
+        pain.join(tomorrow, on=["patient_id", "date"], how="inner")
+        .join(today, on=["patient_id", "date", "driver"], how="left")
+        .select(
+            "patient_id",
+            "driver",
+            "date",
+            "__t",
+            "__y",
+            pl.col("pain_mean").alias("__x"),
+            "__prior",
+            (pl.col("date").dt.weekday() % 7 + 1).alias("__weekday"),
+        )
+    )
+    reverse = reverse.with_columns(
+        pl.when(pl.col("driver") == "training day")
+        .then(pl.col("__y") * 100.0)
+        .otherwise(pl.col("__y") * 1000.0),
+        pl.when(pl.col("driver") == "training day")
+        .then(pl.col("__prior") * 100.0)
+        .otherwise(pl.col("__prior") * 1000.0),
+    )
+    reverse = reverse.filter(pl.all_horizontal(pl.col(need).is_not_null())).sort(
+        "patient_id", "driver", "date"
+    )
+
+    # ---- one regression per patient × driver × lag ------------------------------------
+    adjust_f = "pain the day before the exposure" if adjust_prior else "nothing beyond the trend"
+    adjust_r = "the weekday and the day's own training" if adjust_prior else "the weekday"
+    out: list[dict[str, Any]] = []
+    fgroups = forward.partition_by("patient_id", "driver", "__spec", as_dict=True, maintain_order=True)
+    rgroups = reverse.partition_by("patient_id", "driver", as_dict=True, maintain_order=True)
+    dose_names = sorted({d for (_, d) in meta})
+    for pid in patients:
+        names = order + [d for d in dose_names if (pid, d) in meta]
+        if sessions is None:
+            names.remove("load spike")
+        for name in names:
+            is_bin = name in binary
+            if name in _DRIVERS:
+                unit, phrase = _DRIVERS[name][1], _DRIVERS[name][2]
+            else:
+                unit, phrase = meta[(pid, name)]
+            for i, spec in enumerate(specs):
+                g = fgroups.get((pid, name, i))
+                row = _fit_group(g, is_bin, adjust_prior, trend, spline_df, min_days, min_exposure_days)
+                row.update(
+                    patient_id=pid,
+                    direction=FORWARD,
+                    driver=name,
+                    lag_days=spec[0],
+                    lag_label=_label(spec),
+                    unit=unit,
+                )
+                row["__phrase"], row["__spec"], row["__bin"] = phrase, spec, is_bin
+                if row.get("note") is None:
+                    row["note"] = f"{_ASSOCIATION}; adjusted for the {_trend_word(trend)} and {adjust_f}"
+                    if name == "rest day":
+                        row["note"] += "; mirror of the training-day row (rest day = 1 − training day)"
+                    if name in ("streak length", "weekly frequency"):
+                        row["note"] += "; cumulative driver: the test is approximate (slightly liberal)"
+                out.append(row)
+        for name in ("training day", "daily load"):
+            g = rgroups.get((pid, name))
+            row = _fit_group(
+                g,
+                False,
+                adjust_prior,
+                trend,
+                spline_df,
+                min_days,
+                min_exposure_days,
+                outcome_binary=name == "training day",
+            )
+            row.update(
+                patient_id=pid,
+                direction=REVERSE,
+                driver=name,
+                lag_days=1,
+                lag_label="1",
+                unit=_REVERSE_UNITS[name],
+            )
+            row["__phrase"], row["__spec"], row["__bin"] = None, (1, 1), False
+            row["exposure_days"] = None
+            if row.get("note") is None:
+                row["note"] = f"{_ASSOCIATION}; adjusted for the {_trend_word(trend)} and {adjust_r}"
+            out.append(row)
+
+    # "rest day" repeats the "training day" hypothesis (same p): one test, one q.
+    frame = pl.DataFrame(
+        [(r["patient_id"], None if r["driver"] == "rest day" else r.get("p_value")) for r in out],
+        schema={"patient_id": pl.String, "p_value": pl.Float64},
+        orient="row",
+    )
+    qs = _bh(frame, "patient_id", alpha)["q_value"].to_list()
+    mirror = {
+        (r["patient_id"], r["lag_label"]): q
+        for r, q in zip(out, qs, strict=True)
+        if r["driver"] == "training day" and r["direction"] == FORWARD
+    }
+    for r, q in zip(out, qs, strict=True):
+        if r["driver"] == "rest day" and r.get("p_value") is not None:
+            q = mirror.get((r["patient_id"], r["lag_label"]))
+        r["q_value"] = q
+        r["significant"] = q is not None and q < alpha
+        if r.get("effect") is None:
+            r["sentence"] = f"{_driver_title(r)} was not tested ({r['note'].removeprefix('not tested: ')})."
+        elif r["direction"] == FORWARD:
+            r["sentence"] = _forward_sentence(
+                r["driver"], r["__spec"], r, r["__bin"], r["__phrase"], r["significant"]
+            )
+        else:
+            r["sentence"] = _reverse_sentence(r["driver"], r, r["significant"])
+    return pl.DataFrame(
+        [{k: r.get(k) for k in RELATION_SCHEMA} for r in out], schema=RELATION_SCHEMA, orient="row"
+    )
+
+
+def _driver_title(row: dict[str, Any]) -> str:
+    """``"Load spike at lag 1–2"`` / ``"Pain → next-day training day"`` for sentences."""
+    if row["direction"] == REVERSE:
+        return f"Pain → next-day {row['driver']}"
+    return f"{row['driver'][0].upper()}{row['driver'][1:]} at lag {row['lag_label']}"
+
+
+def _trend_word(trend: str) -> str:
+    return "linear time trend" if trend == "linear" else "spline time trend"
+
+
+def _fit_group(
+    g: pl.DataFrame | None,
+    binary: bool,
+    adjust_prior: bool,
+    trend: str,
+    spline_df: int | None,
+    min_days: int,
+    min_exposure_days: int,
+    *,
+    outcome_binary: bool = False,
+) -> dict[str, Any]:
+    """Fit one model; the row's statistics, or nulls and the reason in ``note``."""
+    n = 0 if g is None else g.height
+    row: dict[str, Any] = {"n": n, "exposure_days": None}
+    if g is None or n < min_days:
+        row["note"] = f"not tested: {n} days with both a pain rating and the driver (fewer than {min_days})"
+        return row
+    x = g["__x"].to_numpy().astype(float)
+    y = g["__y"].to_numpy().astype(float)
+    if binary:
+        exposed = int((x > 0).sum())
+        row["exposure_days"] = exposed
+        if exposed < min_exposure_days or n - exposed < min_exposure_days:
+            row["note"] = (
+                f"not tested: {exposed} of {n} days exposed (needs ≥ {min_exposure_days} with and without)"
+            )
+            return row
+    if np.ptp(x) == 0.0:
+        row["note"] = "not tested: the driver does not vary"
+        return row
+    if outcome_binary:
+        ones = int((y > 0).sum())
+        if ones < min_exposure_days or n - ones < min_exposure_days:
+            row["note"] = (
+                f"not tested: training on {ones} of {n} next days (needs ≥ {min_exposure_days} of each)"
+            )
+            return row
+    if np.ptp(y) == 0.0:
+        row["note"] = "not tested: the outcome does not vary"
+        return row
+    terms, trend_desc = _trend_terms(g["__t"].to_numpy().astype(float), trend, spline_df)
+    cols = [np.ones(n), x, terms]
+    if adjust_prior:
+        cols.append(g["__prior"].to_numpy().astype(float))
+    if "__weekday" in g.columns:
+        wd = g["__weekday"].to_numpy()
+        cols += [(wd == d).astype(float) for d in np.unique(wd)[1:]]
+    fit = _ols_infer(y, np.column_stack(cols))
+    if isinstance(fit, str):
+        row["note"] = f"not tested: {fit}"
+        return row
+    fit["method"] = f"OLS with {trend_desc}{' and prior adjustment' if adjust_prior else ''}; {fit['method']}"
+    row.update(fit)
+    return row
+
+
+def significant_sentences(relations: Any) -> list[str]:
+    """The sentences of the significant rows, strongest evidence first.
+
+    Parameters
+    ----------
+    relations
+        Output of :func:`relations` or :func:`rest_and_strength` (any frame with
+        ``significant`` and ``sentence``; ``q_value`` orders them when present).
+
+    Returns
+    -------
+    list of str
+        ``sentence`` of every row with ``significant`` True, by ascending ``q_value``
+        (then ``p_value``); empty when nothing is significant.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"significant": [False, True, True], "q_value": [0.4, 0.03, 0.001],
+    ...                      "sentence": ["No clear association ...", "B", "A"]})
+    >>> significant_sentences(rows)
+    ['A', 'B']
+    """
+    df = as_polars(relations, "relations")
+    require_columns(df, ["significant", "sentence"], "relations")
+    df = df.filter(pl.col("significant").fill_null(False).cast(pl.Boolean))
+    keys = [c for c in ("q_value", "p_value") if c in df.columns]
+    if keys:
+        df = df.sort(keys, nulls_last=True, maintain_order=True)
+    return [s for s in df["sentence"].to_list() if s]
+
+
+# --------------------------------------------------------------------------------------
+# rest_and_strength
+# --------------------------------------------------------------------------------------
+
+
+def rest_and_strength(
+    sets: Any,
+    *,
+    min_pairs: int = 6,
+    alpha: float = 0.05,
+    lifts: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Does more rest between sessions of a lift go with larger strength gains?
+
+    Parameters
+    ----------
+    sets
+        Canonical ``sets`` table (see :func:`toolkit.analysis.load.e1rm`).
+    min_pairs
+        Fewest pairs of consecutive sessions a lift needs (int ≥ 4, default 6); below it
+        the row has null statistics and a ``note``.
+    alpha
+        False discovery rate for ``significant`` (default 0.05).
+    lifts
+        Canonical exercise names to analyse; default ``None``: the heavy lifts
+        (:func:`toolkit.analysis.load.heavy_lifts`).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`REST_STRENGTH_SCHEMA`, one row per patient × lift with at least two
+        sessions, sorted by ``patient_id, exercise``:
+
+        - ``patient_id`` (str), ``exercise`` (str, canonical name).
+        - ``n_pairs`` (int): pairs of consecutive sessions (days) of the lift.
+        - ``mean_rest_days``, ``min_rest_days``, ``max_rest_days`` (days): calendar days
+          without that lift between the two sessions (``date_{k+1} − date_k − 1``; 0 on
+          consecutive days).
+        - ``mean_change_kg`` (float, kg): mean change of the session-best e1RM from one
+          session to the next.
+        - ``kg_per_rest_day`` (float, kg e1RM per rest day): OLS slope of the change on
+          the rest days — how much more the best e1RM rose per extra day of rest.
+        - ``ci_low``, ``ci_high`` (float, kg per rest day): 95 % confidence interval.
+        - ``p_value`` (float): two-sided p for slope 0.
+        - ``q_value`` (float): Benjamini–Hochberg adjusted p across the lifts of the
+          patient.
+        - ``significant`` (bool): ``q_value < alpha``; False when not tested.
+        - ``sentence`` (str): e.g. "Each extra rest day between Deadlift sessions goes
+          with a 1.2 kg larger rise in best e1RM (95 % CI 0.4 to 2.0; 24 session pairs,
+          1–4 rest days)", or "Rest between Deadlift sessions shows no clear relation to
+          strength gains (…)".
+        - ``note`` (str): ``"association, not causation"``, or why it was not tested.
+        - ``method`` (str): the test reported (as in :func:`relations`).
+
+    Notes
+    -----
+    Session best e1RM = max over the session's working sets of the Epley estimate
+    ``w·(1 + r/30)`` (``DOMAIN.md`` "e1RM Epley"; :func:`toolkit.analysis.load.e1rm`,
+    sets with ≤ 10 reps). For consecutive sessions k, k + 1 of the same lift:
+    ``Δ_k = best_{k+1} − best_k = a + b·rest_k + ε_k``, OLS; ``b`` is reported with the
+    more conservative of a Newey–West HAC and a conventional test (see
+    :func:`relations`, Notes: differences of a noisy series are negatively
+    autocorrelated). ``a`` absorbs the average progression. Rest is not randomised:
+    a long break may follow illness or pain, and planned deloads change both rest and
+    load, so the slope is an association. e1RM here follows the *programmed* load: when
+    the load is raised once a week, a gap that spans the weekend spans a programme step,
+    so the slope can describe the programme rather than recovery (the demo cohort's
+    2.5 %/week steps give significant slopes of either sign for several patients); with
+    per-session progression it is 0 whatever the rest.
+    """
+    min_pairs = _int_option("min_pairs", min_pairs, 4)
+    alpha = _alpha_option(alpha)
+    if lifts is not None and (isinstance(lifts, str) or not all(isinstance(v, str) for v in lifts)):
+        raise OptionError(f"lifts must be a list of canonical exercise names or None, got {lifts!r}")
+    chosen = ld.heavy_lifts() if lifts is None else list(lifts)
+    est = ld.e1rm(sets, formulas=("epley",))
+    if est.is_empty():
+        return pl.DataFrame(schema=REST_STRENGTH_SCHEMA)
+    est = est.with_columns(
+        exercise=pl.coalesce("exercise", "exercise_raw")
+        if "exercise" in est.columns
+        else pl.col("exercise_raw")
+    )
+    best = (
+        est.filter(pl.col("exercise").is_in(chosen))
+        .group_by("patient_id", "exercise", pl.col("local_date").alias("date"))
+        .agg(pl.col("e1rm_epley_kg").max().alias("best"))
+        .sort("patient_id", "exercise", "date")
+    )
+    by = ["patient_id", "exercise"]
+    pairs = best.with_columns(
+        rest=((pl.col("date") - pl.col("date").shift(1)).dt.total_days() - 1).over(by),
+        change=(pl.col("best") - pl.col("best").shift(1)).over(by),
+    ).drop_nulls(["rest", "change"])
+    rows = []
+    for (pid, ex), g in sorted(pairs.partition_by(by, as_dict=True).items()):
+        rest = g["rest"].to_numpy().astype(float)
+        change = g["change"].to_numpy().astype(float)
+        n = g.height
+        row: dict[str, Any] = {
+            "patient_id": pid,
+            "exercise": ex,
+            "n_pairs": n,
+            "mean_rest_days": float(rest.mean()),
+            "min_rest_days": int(rest.min()),
+            "max_rest_days": int(rest.max()),
+            "mean_change_kg": float(change.mean()),
+        }
+        if n < min_pairs:
+            row["note"] = f"not tested: {n} session pairs (fewer than {min_pairs})"
+        elif np.ptp(rest) == 0:
+            row["note"] = f"not tested: always {int(rest[0])} rest days between sessions"
+        else:
+            fit = _ols_infer(change, np.column_stack([np.ones(n), rest]))
+            if isinstance(fit, str):
+                row["note"] = f"not tested: {fit}"
+            else:
+                row.update(fit)
+                row["kg_per_rest_day"] = fit["effect"]
+                row["note"] = _ASSOCIATION
+        rows.append(row)
+    frame = pl.DataFrame(
+        [{"patient_id": r["patient_id"], "p_value": r.get("p_value")} for r in rows],
+        schema={"patient_id": pl.String, "p_value": pl.Float64},
+    )
+    for r, q in zip(rows, _bh(frame, "patient_id", alpha)["q_value"].to_list(), strict=True):
+        r["q_value"] = q
+        r["significant"] = q is not None and q < alpha
+        r["sentence"] = _rest_sentence(r)
+    return pl.DataFrame(
+        [{k: r.get(k) for k in REST_STRENGTH_SCHEMA} for r in rows], schema=REST_STRENGTH_SCHEMA, orient="row"
+    )
+
+
+def _rest_sentence(r: dict[str, Any]) -> str:
+    ex = r["exercise"]
+    if r.get("kg_per_rest_day") is None:
+        return f"Rest between {ex} sessions was not tested ({r['note'].removeprefix('not tested: ')})."
+    b, lo, hi = r["kg_per_rest_day"], r["ci_low"], r["ci_high"]
+    span = f"{r['min_rest_days']}–{r['max_rest_days']} rest days"
+    ci = f"95 % CI {_fmt(lo)} to {_fmt(hi)}"
+    if not r["significant"]:
+        return (
+            f"Rest between {ex} sessions shows no clear relation to strength gains "
+            f"({_fmt(b)} kg e1RM per extra rest day, {ci}; {r['n_pairs']} session pairs, {span})."
+        )
+    way = "larger" if b > 0 else "smaller"
+    return (
+        f"Each extra rest day between {ex} sessions goes with a {_fmt(abs(b))} kg {way} rise in best "
+        f"e1RM ({ci}; {r['n_pairs']} session pairs, {span})."
+    )
