@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make dashboard   set up on first use, then start the main job
 #   make test        set up on first use, then run the whole test suite
-.PHONY: dashboard demo test lint schema setup
+.PHONY: dashboard demo test lint schema setup notebooks
 
 VENV := .venv/bin
 
@@ -22,3 +22,6 @@ lint: setup
 
 schema: setup
 	$(VENV)/python -m toolkit.schema data/schema
+
+notebooks: setup
+	$(VENV)/jupytext --sync notebooks/[0-9][0-9]_*.py
