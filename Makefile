@@ -14,11 +14,11 @@ dashboard: setup
 demo: dashboard
 
 test: setup
-	$(VENV)/ruff check toolkit tests
+	$(VENV)/ruff check toolkit tests notebooks
 	$(VENV)/python -m pytest -n 2 -p no:cacheprovider
 
 lint: setup
-	$(VENV)/ruff check toolkit tests
+	$(VENV)/ruff check toolkit tests notebooks
 
 schema: setup
 	$(VENV)/python -m toolkit.schema data/schema

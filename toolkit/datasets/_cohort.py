@@ -157,6 +157,9 @@ _MAX_RUN = 5
 _MOVE_P = 0.10
 
 _TEMPLATES = {2: (0, 3), 3: (0, 2, 4), 4: (0, 1, 3, 4), 5: (0, 1, 2, 3, 4)}
+_WEEK_KINDS = ("regular", "deload", "holiday", "catch_up")
+_WEEK_P = (0.35, 0.25, 0.15, 0.25)
+_MAX_WEEK = 5
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _STRETCHES = ("Hamstring Stretch", "Child's Pose", "Knee to Chest Stretch", "Hip Flexor Stretch")
 _PAIN_NOTES = (
@@ -246,6 +249,62 @@ class Cohort:
             data = row["content"] if has_content else Path(row["path"]).read_bytes()
             yield row["patient_id"], Path(row["path"]).name, bytes(data)
 
+    def tables(self, *, options: ReadOptions | None = None) -> dict[str, pl.DataFrame]:
+        """The canonical tables of the cohort without a store (for cohorts too large to
+        ingest quickly).
+
+        Every file goes through the real reader (:func:`toolkit.ingest.read_bytes`) and
+        normaliser (:func:`toolkit.ingest._normalise.normalise`), the two steps
+        :meth:`toolkit.store.Store.ingest` runs before writing, so the rows equal the
+        store's after :meth:`ingest_into` except ``upload_id`` (here the first 32 hex
+        digits of the file's sha256, not a random id). Nothing is de-duplicated against
+        earlier uploads (a cohort has none) and quarantined rows (Strong rest-timer rows)
+        are left out.
+
+        Parameters
+        ----------
+        options
+            Reading options; default ``ReadOptions(tz="UTC")`` as in :meth:`ingest_into`.
+
+        Returns
+        -------
+        dict of str to polars.DataFrame
+            ``sets``, ``sessions`` and ``pain_entries`` (the store's columns, patient by
+            patient in file order) and ``patients`` (``patient_id``, ``name``,
+            ``surgery_date``, ``programme_start_date``, ``planned_sessions_per_week``,
+            ``bodyweight_kg``: what :meth:`ingest_into` registers).
+        """
+        from toolkit.ingest import ReadOptions, read_bytes
+        from toolkit.ingest._normalise import normalise
+        from toolkit.store import local_zone
+
+        opts = options if options is not None else ReadOptions(tz="UTC")
+        tz = opts.tz or local_zone()
+        parts: dict[str, list[pl.DataFrame]] = {"sets": [], "sessions": [], "pain_entries": []}
+        for pid, name, data in self.file_items():
+            result, _ = read_bytes(data, name, opts)
+            frames = normalise(
+                result,
+                patient_id=pid,
+                upload_id=hashlib.sha256(data).hexdigest()[:32],
+                tz=tz,
+                day_start_hour=opts.day_start_hour,
+            )
+            for key, frame in parts.items():
+                got = getattr(frames, key)
+                if got is not None:
+                    frame.append(got)
+        out = {key: pl.concat(frames, how="vertical_relaxed") for key, frames in parts.items() if frames}
+        out["patients"] = self.patients.select(
+            "patient_id",
+            pl.lit(None, dtype=pl.String).alias("name"),
+            pl.lit(None, dtype=pl.Date).alias("surgery_date"),
+            pl.col("programme_start").alias("programme_start_date"),
+            pl.col("sessions_per_week").alias("planned_sessions_per_week"),
+            "bodyweight_kg",
+        )
+        return out
+
     def ingest_into(
         self,
         store: Store,
@@ -322,12 +381,18 @@ class _Patient:
     layout: str
     spw: int
     rng: np.random.Generator
+    vary: bool = False
     bodyweight: float = 0.0
     adherence: float = 0.0
     baseline: float = 0.0
+    floor: float | None = None
     expected_change: float = 0.0
     notes: list[str] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    planned_weekly: list[int] = field(default_factory=list)
+    done_weekly: list[int] = field(default_factory=list)
+    same_week_share: float | None = None
+    within_slope: float | None = None
 
 
 # --------------------------------------------------------------------------- public
@@ -342,6 +407,7 @@ def synthetic_cohort(
     n_controls: int = 10,
     days: int = 120,
     start: date = date(2025, 1, 6),
+    dose_variation: bool = False,
 ) -> Cohort:
     """Generate a synthetic cohort of real-format exports with planted effects.
 
@@ -414,7 +480,9 @@ def synthetic_cohort(
             else:
                 app, layout = "hevy", "metric"
             rng = np.random.default_rng([seed, g_index, i])
-            patients.append(_Patient(f"{group}_{i + 1:02d}", group, app, layout, doses[i], rng))
+            patients.append(
+                _Patient(f"{group}_{i + 1:02d}", group, app, layout, doses[i], rng, vary=dose_variation)
+            )
             k += 1
 
     out = Path(out_dir) if out_dir is not None else None
@@ -462,6 +530,11 @@ def synthetic_cohort(
                 "programme_start": start + timedelta(days=_BASELINE_DAYS),
                 "pain_baseline": round(p.baseline, 2),
                 "expected_pain_change": round(p.expected_change, 2),
+                "pain_floor": None if p.floor is None else round(p.floor, 2),
+                "planned_weekly_sessions": p.planned_weekly,
+                "weekly_sessions": p.done_weekly,
+                "same_week_share": p.same_week_share,
+                "within_slope": p.within_slope,
                 "notes": "; ".join(p.notes),
             }
         )
@@ -500,6 +573,11 @@ def synthetic_cohort(
         "programme_start": pl.Date,
         "pain_baseline": pl.Float64,
         "expected_pain_change": pl.Float64,
+        "pain_floor": pl.Float64,
+        "planned_weekly_sessions": pl.List(pl.Int64),
+        "weekly_sessions": pl.List(pl.Int64),
+        "same_week_share": pl.Float64,
+        "within_slope": pl.Float64,
         "notes": pl.String,
     }
     return Cohort(
@@ -553,7 +631,7 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
         return start + timedelta(days=d)
 
     # -- schedule ------------------------------------------------------------------
-    train, template_days = _schedule(rng, days, first, p.spw, p.adherence)
+    train, template_days = _schedule(rng, days, first, p.spw, p.adherence, vary=p.vary)
     protected: set[int] = set()
     block: set[int] = set()
     spikes: list[int] = []
@@ -590,6 +668,7 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
     if responder_like:
         p.baseline = float(rng.uniform(6.0, 7.0))
         floor = float(rng.uniform(1.0, 1.8))
+        p.floor = floor
         done_before = np.concatenate([[0], np.cumsum(train)[:-1]])
         mean = np.maximum(floor, p.baseline - _RESPONSE_PER_SESSION * done_before)
         p.notes.append(
@@ -636,6 +715,27 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
     # -- sessions ------------------------------------------------------------------
     sessions = _sessions(p, train, first, day0, spikes=set(spikes), fast_weeks=fast_weeks)
     by_day = {s.day: s for s in sessions}
+
+    # -- dose ground truth -------------------------------------------------------------
+    n_weeks = -(-span // 7)
+    p.planned_weekly = np.bincount((np.asarray(template_days, int) - first) // 7, minlength=n_weeks).tolist()
+    p.done_weekly = np.bincount((np.flatnonzero(train) - first) // 7, minlength=n_weeks).tolist()
+    weekday = (np.flatnonzero(train) - first) % 7
+    p.same_week_share = float(np.mean((6 - weekday) / 7)) if weekday.size else None
+    if p.same_week_share is not None:
+        p.within_slope = -_RESPONSE_PER_SESSION * p.same_week_share if responder_like else 0.0
+    if p.vary:
+        p.notes.append(
+            "weekly dose varies (regular, deload, holiday and catch-up weeks drawn independently); "
+            f"planned sessions per programme week {', '.join(map(str, p.planned_weekly))}"
+            + (
+                f"; within-patient slope of the weekly pain change {p.within_slope:+.3f} NRS per extra "
+                f"session in the week (−{_RESPONSE_PER_SESSION} × same-week share {p.same_week_share:.3f}), "
+                "before the floor"
+                if responder_like and p.within_slope is not None
+                else ""
+            )
+        )
 
     # -- ground-truth events ---------------------------------------------------------
     for s, f0, length in flares:
@@ -726,11 +826,17 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
 
 
 def _schedule(
-    rng: np.random.Generator, days: int, first: int, spw: int, adherence: float
+    rng: np.random.Generator, days: int, first: int, spw: int, adherence: float, *, vary: bool = False
 ) -> tuple[np.ndarray, list[int]]:
-    """Training days (bool per day) and the planned (template) days."""
+    """Training days (bool per day) and the planned days (the template's, or with ``vary``
+    each programme week's own plan, see :func:`_weekly_plan`)."""
     rotation = int(rng.integers(7))
-    planned = [d for d in range(first, days) if (d - first + rotation) % 7 in _TEMPLATES[spw]]
+    if vary:
+        template = [j for j in range(7) if (j + rotation) % 7 in _TEMPLATES[spw]]
+        weeks = _weekly_plan(rng, spw, template, -(-(days - first) // 7))
+        planned = [first + 7 * w + j for w, wdays in enumerate(weeks) for j in wdays if first + 7 * w + j < days]
+    else:
+        planned = [d for d in range(first, days) if (d - first + rotation) % 7 in _TEMPLATES[spw]]
     train = np.zeros(days, bool)
     done = rng.random(len(planned)) < adherence
     moves = np.where(rng.random(len(planned)) < _MOVE_P, rng.choice([-1, 1], len(planned)), 0)
@@ -744,6 +850,26 @@ def _schedule(
         else:
             train[d] = True
     return train, planned
+
+
+def _weekly_plan(rng: np.random.Generator, spw: int, template: list[int], n_weeks: int) -> list[list[int]]:
+    """Planned weekdays (0 = programme-start weekday) of each programme week when the dose
+    varies: every week is independently a regular, deload, holiday or catch-up week."""
+    others = [j for j in range(7) if j not in template]
+    plan = []
+    for _ in range(n_weeks):
+        kind = _WEEK_KINDS[int(rng.choice(len(_WEEK_KINDS), p=_WEEK_P))]
+        if kind == "regular":
+            wdays = list(template)
+        elif kind == "deload":  # a single session
+            wdays = [int(rng.choice(template))]
+        elif kind == "holiday":  # none or one
+            wdays = [int(j) for j in rng.choice(template, int(rng.integers(0, 2)), replace=False)]
+        else:  # catch-up: the template's days plus others, 5 in all
+            extra = _MAX_WEEK - spw
+            wdays = [*template, *(int(j) for j in rng.choice(others, extra, replace=False))]
+        plan.append(sorted(wdays))
+    return plan
 
 
 def _break_runs(train: np.ndarray, protected: set[int], block: set[int]) -> None:
