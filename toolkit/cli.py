@@ -465,6 +465,30 @@ def cohort(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def report(
+    patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.html (format from the extension).")],
+    store: StoreOpt = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day YYYY-MM-DD.")] = None,
+) -> None:
+    """The physiotherapist's recovery report (SOAP progress note, PDF or HTML)."""
+
+    def body() -> None:
+        from toolkit.report.render import render_report
+
+        target = Store(store)
+        if not target.exists():
+            raise OptionError(
+                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
+            )
+        path = render_report(target, patient, out, start=_date(start, "--from"), end=_date(end, "--to"))
+        typer.echo(f"report written: {path}")
+
+    _run(body)
+
+
+@app.command()
 def reprocess(
     patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
     store: StoreOpt = None,
