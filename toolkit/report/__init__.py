@@ -1,0 +1,28 @@
+"""What a physiotherapist reads: figures (and, with the report issue, the PDF/HTML report).
+
+:mod:`toolkit.report.figures` builds plotly figures from the analysis frames; the
+dashboard (``dashboards/``) and the report show the same figures. Nothing here imports
+streamlit.
+"""
+
+from toolkit.report.figures import (
+    ACWR_CAVEAT,
+    acwr_figure,
+    cohort_figure,
+    flags_timeline,
+    load_figure,
+    pain_figure,
+    progression_figure,
+    prom_figure,
+)
+
+__all__ = [
+    "ACWR_CAVEAT",
+    "acwr_figure",
+    "cohort_figure",
+    "flags_timeline",
+    "load_figure",
+    "pain_figure",
+    "progression_figure",
+    "prom_figure",
+]
