@@ -137,7 +137,18 @@ def test_analyse_json_has_relations_in_both_directions(cohort_store) -> None:
     _cohort, store = cohort_store
     res = runner.invoke(app, ["analyse", "--patient", "reverse_01", "--store", str(store.path), "--json"])
     obj = json.loads(res.stdout)
-    keys = {"driver", "lag_days", "effect", "ci_low", "ci_high", "p_value", "q_value", "significant", "n", "sentence"}
+    keys = {
+        "driver",
+        "lag_days",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "q_value",
+        "significant",
+        "n",
+        "sentence",
+    }
     assert obj["relations"] and obj["reverse_relations"]
     for rel in obj["relations"] + obj["reverse_relations"]:
         assert keys <= rel.keys()

@@ -465,6 +465,26 @@ def cohort(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def dashboard(
+    store: StoreOpt = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; anything but 127.0.0.1 requires a login.")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit dashboard (loads the demo cohort into an empty store)."""
+
+    def body() -> None:
+        from toolkit.dashboard import serve
+
+        code = serve(store, port=port, host=host)
+        if code:
+            raise typer.Exit(code)
+
+    _run(body)
+
+
+@app.command()
 def report(
     patient: Annotated[str, typer.Option("--patient", help="Patient id.")],
     out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.html (format from the extension).")],

@@ -383,7 +383,11 @@ def analyse_cohort(store: Any) -> CohortAnalysis:
     from toolkit.analysis import flare_risk as fr
 
     sets, sessions = store.table("sets"), store.table("sessions")
-    pain, measures, patients = store.table("pain_entries"), store.table("outcome_measures"), store.table("patients")
+    pain, measures, patients = (
+        store.table("pain_entries"),
+        store.table("outcome_measures"),
+        store.table("patients"),
+    )
     table = ch.cohort_table(sets, sessions, pain, patients, outcome_measures=measures)
     panel = ch.weekly_panel(sets, sessions, pain, patients=patients)
     model = None
@@ -392,7 +396,9 @@ def analyse_cohort(store: Any) -> CohortAnalysis:
         model = ch.mixed_model(panel)
         sentences = ch.describe(model)
     else:
-        sentences = ["too few patients with weekly pain and training data for the clinic-level model (need 3)"]
+        sentences = [
+            "too few patients with weekly pain and training data for the clinic-level model (need 3)"
+        ]
     bodyweight = patients.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
     daily = ld.daily_load(sets, sessions, bodyweight_kg=bodyweight if bodyweight.height else None)
     daily_pain = pn.daily_pain(pain)

@@ -1,0 +1,361 @@
+"""The dashboard's shared state: settings, session-state keys, cached loaders, the login gate,
+and the sidebar that picks the patient and period.
+
+Everything the pages share lives here, so a page is: read widgets → call ``toolkit`` →
+render. Data is cached with ``st.cache_data`` keyed by the store's *fingerprint* (the
+DuckDB file's and its WAL's mtime and size), so any write — an upload here, an ingest
+from the CLI — invalidates it, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from toolkit import dashboard as tkd
+from toolkit.exceptions import ToolkitError
+from toolkit.store import Store, default_store_path
+
+
+class Keys:
+    """Every ``st.session_state`` key the dashboard uses, named once."""
+
+    PASSWORD_OK = "auth.password_ok"
+    PASSWORD_INPUT = "auth.password_input"
+    UPLOAD_NONCE = "upload.nonce"  # bumped to empty the file uploader after a commit
+    UPLOAD_PREVIEW = "upload.preview"  # (signature, previews) of the last dry run
+    UPLOAD_RESULT = "upload.result"  # reports of the last commit, shown after the rerun
+    UPLOAD_PATIENT = "upload.patient"
+    UPLOAD_NEW_PATIENT = "upload.new_patient"
+    UPLOAD_WEIGHT_UNIT = "upload.weight_unit"
+    UPLOAD_TZ = "upload.tz"
+    QUALITY_MAPPED = "quality.mapped"  # message after an exercise was mapped
+
+
+class QueryParams:
+    """Keys of the shareable URL: ``?patient=…&from=YYYY-MM-DD&to=YYYY-MM-DD``."""
+
+    PATIENT = "patient"
+    FROM = "from"
+    TO = "to"
+
+
+NEW_PATIENT = "New patient…"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the whole app runs with, read once per run from the environment.
+
+    Attributes
+    ----------
+    store_path
+        The DuckDB store (``$RECOVERY_STORE`` or the default).
+    max_upload_mb
+        Upload size cap in MB (``$RECOVERY_MAX_UPLOAD_MB``, default 200).
+    password
+        Whether a password gate is configured (``$RECOVERY_DASHBOARD_PASSWORD``).
+    oidc
+        Whether Streamlit's OIDC login is configured (``[auth]`` in secrets).
+    """
+
+    store_path: Path
+    max_upload_mb: int
+    password: bool
+    oidc: bool
+
+    @property
+    def store(self) -> Store:
+        return Store(self.store_path)
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises FileNotFoundError or similar
+        return False
+
+
+def settings() -> Settings:
+    """The settings of this run."""
+    try:
+        cap = int(os.environ.get(tkd.MAX_UPLOAD_ENV, tkd.DEFAULT_MAX_UPLOAD_MB))
+    except ValueError:
+        cap = tkd.DEFAULT_MAX_UPLOAD_MB
+    return Settings(
+        store_path=default_store_path(),
+        max_upload_mb=max(1, cap),
+        password=bool(os.environ.get(tkd.PASSWORD_ENV)),
+        oidc=_oidc_configured(),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Login gate and store set-up (called by the entrypoint before any page)
+# --------------------------------------------------------------------------------------
+
+
+def login_gate(cfg: Settings) -> bool:
+    """Ask for the password or the OIDC login when one is configured; True when the user
+    may see the pages."""
+    if cfg.password:
+        if st.session_state.get(Keys.PASSWORD_OK):
+            return True
+        st.title("Recovery dashboard")
+        st.caption("Patient data: enter the dashboard password.")
+        entered = st.text_input("Password", type="password", key=Keys.PASSWORD_INPUT)
+        if entered:
+            expected = os.environ.get(tkd.PASSWORD_ENV, "")
+            if hmac.compare_digest(entered.encode("utf-8"), expected.encode("utf-8")):
+                st.session_state[Keys.PASSWORD_OK] = True
+                del st.session_state[Keys.PASSWORD_INPUT]
+                st.rerun()
+            st.error("Wrong password.")
+        return False
+    if cfg.oidc:
+        if st.user.is_logged_in:
+            return True
+        st.title("Recovery dashboard")
+        st.caption("Patient data: log in to continue.")
+        st.button("Log in", on_click=st.login)
+        return False
+    return True
+
+
+@st.cache_resource(show_spinner="The store is empty: loading the synthetic demo cohort…")
+def _ensure_store(path: str) -> bool:
+    return tkd.load_demo_if_empty(Store(path))
+
+
+def ensure_store(cfg: Settings) -> None:
+    """Load the demo cohort into an empty store (once per process and store); stop with a
+    message when the store cannot be opened."""
+    try:
+        _ensure_store(str(cfg.store_path))
+    except ToolkitError as exc:
+        st.error(f"The store {cfg.store_path} cannot be used: {exc}")
+        st.stop()
+
+
+# --------------------------------------------------------------------------------------
+# Cached loaders, keyed by the store's fingerprint
+# --------------------------------------------------------------------------------------
+
+
+def fingerprint(path: Path) -> str:
+    """Changes whenever the store is written: mtime and size of the file and its WAL."""
+    parts = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            s = p.stat()
+            parts.append(f"{s.st_mtime_ns}:{s.st_size}")
+        except OSError:
+            parts.append("-")
+    return "/".join(parts)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _patients(path: str, fp: str) -> pl.DataFrame:
+    return Store(path).patients()
+
+
+@st.cache_data(show_spinner="Analysing…", max_entries=64)
+def _patient_view(
+    path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
+) -> tkd.PatientView:
+    return tkd.patient_view(Store(path), pid, start=start, end=end)
+
+
+@st.cache_data(show_spinner="Summarising every patient…", max_entries=8)
+def _cohort(path: str, fp: str) -> pl.DataFrame:
+    return tkd.cohort_overview(Store(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _table(path: str, fp: str, name: str, pid: str | None) -> pl.DataFrame:
+    return Store(path).table(name, patient_id=pid)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _unmapped(path: str, fp: str, pid: str | None) -> pl.DataFrame:
+    return tkd.unmapped_exercises(Store(path), pid)
+
+
+def patients(cfg: Settings) -> pl.DataFrame:
+    """``Store.patients()`` (cached)."""
+    return _patients(str(cfg.store_path), fingerprint(cfg.store_path))
+
+
+@st.cache_data(show_spinner="Fitting the clinic-level model…", max_entries=4)
+def _clinic_model(path: str, fp: str) -> tkd.ClinicModel | None:
+    return tkd.clinic_model(Store(path))
+
+
+def clinic_model(cfg: Settings) -> tkd.ClinicModel | None:
+    """:func:`toolkit.dashboard.clinic_model` (cached); may raise OptionError."""
+    return _clinic_model(str(cfg.store_path), fingerprint(cfg.store_path))
+
+
+def patient_view(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None) -> tkd.PatientView:
+    """:func:`toolkit.dashboard.patient_view` (cached)."""
+    return _patient_view(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
+
+
+def cohort(cfg: Settings) -> pl.DataFrame:
+    """:func:`toolkit.dashboard.cohort_overview` (cached)."""
+    return _cohort(str(cfg.store_path), fingerprint(cfg.store_path))
+
+
+def table(cfg: Settings, name: str, pid: str | None = None) -> pl.DataFrame:
+    """``Store.table(name, patient_id=pid)`` (cached)."""
+    return _table(str(cfg.store_path), fingerprint(cfg.store_path), name, pid)
+
+
+def unmapped(cfg: Settings, pid: str | None = None) -> pl.DataFrame:
+    """:func:`toolkit.dashboard.unmapped_exercises` (cached)."""
+    return _unmapped(str(cfg.store_path), fingerprint(cfg.store_path), pid)
+
+
+# --------------------------------------------------------------------------------------
+# The sidebar: which patient and which period (kept in the URL)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """The patient and period the sidebar chose (``start``/``end`` None = everything)."""
+
+    patient_id: str
+    start: dt.date | None
+    end: dt.date | None
+    first_date: dt.date | None
+    last_date: dt.date | None
+    demo: bool
+
+
+def _date_param(name: str) -> dt.date | None:
+    value = st.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def demo_banner(cfg: Settings, ids: list[str] | None = None) -> None:
+    """Say so when (some of) what is shown is the synthetic demo cohort."""
+    demo = tkd.demo_patients(cfg.store_path)
+    if not demo:
+        return
+    if ids is None or any(i in demo for i in ids):
+        st.info(
+            f"**Demo data.** The store was empty, so the synthetic demo cohort ({len(demo)} invented "
+            "patients with planted effects) was loaded. Upload your own exports on the **Upload** page.",
+            icon=":material/science:",
+        )
+
+
+def sidebar_view(cfg: Settings, *, with_period: bool = True) -> View | None:
+    """Patient and period pickers in the sidebar, synced with ``st.query_params``.
+
+    Returns None (after saying why) when the store has no patient.
+    """
+    try:
+        pts = patients(cfg)
+    except ToolkitError as exc:
+        st.error(str(exc))
+        return None
+    if pts.height == 0:
+        st.warning("No patients yet: add exports on the **Upload** page.")
+        st.page_link("views/upload.py", label="Upload exports", icon=":material/upload:")
+        return None
+    ids = pts["patient_id"].to_list()
+    wanted = st.query_params.get(QueryParams.PATIENT)
+    index = ids.index(wanted) if wanted in ids else 0
+    pid = st.sidebar.selectbox("Patient", ids, index=index)
+    record = pts.filter(pl.col("patient_id") == pid).row(0, named=True)
+    first, last = record.get("first_date"), record.get("last_date")
+    start = end = None
+    if with_period and first is not None and last is not None:
+        same = wanted == pid
+        q_from = _date_param(QueryParams.FROM) if same else None
+        q_to = _date_param(QueryParams.TO) if same else None
+        lo = max(first, min(q_from or first, last))
+        hi = min(last, max(q_to or last, lo))
+        picked = st.sidebar.date_input(
+            "Period", value=(lo, hi), min_value=first, max_value=last, format="YYYY-MM-DD"
+        )
+        if isinstance(picked, tuple | list) and len(picked) == 2:
+            lo, hi = picked[0], picked[1]
+        start, end = (None if lo == first else lo), (None if hi == last else hi)
+        if st.sidebar.button("Whole log", disabled=start is None and end is None):
+            st.query_params.from_dict({QueryParams.PATIENT: pid})
+            st.rerun()
+        params: dict[str, Any] = {QueryParams.PATIENT: pid}
+        if start is not None or end is not None:
+            params[QueryParams.FROM] = lo.isoformat()
+            params[QueryParams.TO] = hi.isoformat()
+        st.query_params.from_dict(params)
+    else:
+        st.query_params.from_dict({QueryParams.PATIENT: pid})
+    return View(
+        patient_id=pid,
+        start=start,
+        end=end,
+        first_date=first,
+        last_date=last,
+        demo=pid in tkd.demo_patients(cfg.store_path),
+    )
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number for a metric tile, ``–`` when missing."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def patient_link_params(pid: str) -> dict[str, str]:
+    """Query parameters that open ``pid`` on the patient page."""
+    return {QueryParams.PATIENT: pid}
+
+
+def check_size(name: str, size: int, cfg: Settings) -> str | None:
+    """A message when an upload is over the cap, else None."""
+    limit = cfg.max_upload_mb * 1024 * 1024
+    if size > limit:
+        return (
+            f"{name} is {size / 1024 / 1024:.1f} MB; the limit is {cfg.max_upload_mb} MB. "
+            "Export a shorter period, or start the dashboard with a higher limit."
+        )
+    return None
+
+
+__all__ = [
+    "NEW_PATIENT",
+    "Keys",
+    "QueryParams",
+    "Settings",
+    "View",
+    "check_size",
+    "clinic_model",
+    "cohort",
+    "demo_banner",
+    "ensure_store",
+    "fingerprint",
+    "fmt",
+    "login_gate",
+    "patient_link_params",
+    "patient_view",
+    "patients",
+    "settings",
+    "sidebar_view",
+    "table",
+    "unmapped",
+]
