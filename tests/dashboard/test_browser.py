@@ -48,18 +48,10 @@ def _free_port() -> int:
 
 
 def _command(store: Path, port: int) -> list[str]:
-    """``recovery dashboard`` when the CLI has it, else :func:`toolkit.dashboard.serve`."""
-    try:
-        from toolkit.cli import app
-
-        names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    except Exception:  # the CLI is not ours to test here
-        names = set()
+    """``recovery dashboard`` on 127.0.0.1, exactly as a user starts it."""
     recovery = Path(sys.executable).with_name("recovery")
-    if "dashboard" in names and recovery.exists():
-        return [str(recovery), "dashboard", "--store", str(store), "--port", str(port)]
-    code = f"from toolkit.dashboard import serve; raise SystemExit(serve({str(store)!r}, port={port}))"
-    return [sys.executable, "-c", code]
+    assert recovery.exists(), "the recovery console script is not installed (pip install -e .)"
+    return [str(recovery), "dashboard", "--store", str(store), "--port", str(port), "--host", "127.0.0.1"]
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen, log: Path) -> None:
