@@ -11,6 +11,7 @@ script to rewrite the fixture::
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import math
@@ -193,6 +194,131 @@ def test_options_are_validated() -> None:
         synthetic_cohort(days=30)
     with pytest.raises(OptionError, match="n_controls"):
         synthetic_cohort(n_controls=-1)
+    with pytest.raises(OptionError, match="dose_variation must be True or False"):
+        synthetic_cohort(dose_variation=1)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- dose variation
+
+DEFAULT_COHORT_SHA256 = "d5cb6035af629ecbf037e1265c0d3b62a7081398abba308047f4cee487d39823"
+"""sha256 of the default cohort's per-file sha256 digests joined in file order, taken from
+the generator before ``dose_variation`` existed: the option, off, changes no byte."""
+
+
+def _digest(c: Cohort) -> str:
+    return hashlib.sha256("".join(c.files["sha256"]).encode()).hexdigest()
+
+
+def _weekly_counts(c: Cohort, sessions: pl.DataFrame) -> pl.DataFrame:
+    """Sessions per patient × full programme week (0 when none): ``patient_id``, ``week``,
+    ``n``, from the canonical ``sessions`` table."""
+    start = c.patients["programme_start"][0]
+    weeks = pl.DataFrame({"week": range((c.days - 7) // 7)})
+    counts = (
+        sessions.with_columns(week=(pl.col("local_date") - start).dt.total_days() // 7)
+        .group_by("patient_id", "week")
+        .agg(n=pl.len().cast(pl.Int64))
+    )
+    return (
+        c.patients.select("patient_id")
+        .join(weeks, how="cross")
+        .join(counts, on=["patient_id", "week"], how="left")
+        .with_columns(pl.col("n").fill_null(0))
+        .sort("patient_id", "week")
+    )
+
+
+@pytest.fixture(scope="module")
+def varied() -> Cohort:
+    return synthetic_cohort(
+        seed=5, n_responders=2, n_nonresponders=1, n_controls=1, days=98, dose_variation=True
+    )
+
+
+@pytest.fixture(scope="module")
+def varied_tables(varied: Cohort) -> dict[str, pl.DataFrame]:
+    return varied.tables()
+
+
+def test_the_default_cohort_is_unchanged_by_the_dose_variation_option(cohort: Cohort) -> None:
+    assert _digest(cohort) == DEFAULT_COHORT_SHA256
+    off = synthetic_cohort(dose_variation=False)
+    assert _digest(off) == DEFAULT_COHORT_SHA256 and not off.dose_variation
+    assert off.patients.equals(cohort.patients) and off.planted_events.equals(cohort.planted_events)
+    # without the option the plan is the fixed weekly dose (the last programme week is partial)
+    for dose, plan in cohort.patients.select("sessions_per_week", "planned_weekly_sessions").iter_rows():
+        assert set(plan[:-1]) == {dose}
+    assert cohort.patients.select((pl.col("planned_weekly_sessions").list.len() == 17).all()).item()
+    on = synthetic_cohort(dose_variation=True)
+    assert on.dose_variation and set(on.files["sha256"]).isdisjoint(cohort.files["sha256"])
+    assert on.patients["patient_id"].equals(cohort.patients["patient_id"])
+
+
+def test_dose_variation_varies_the_weekly_sessions_within_patients(
+    varied: Cohort, varied_tables: dict[str, pl.DataFrame], cohort: Cohort, tables: dict[str, pl.DataFrame]
+) -> None:
+    """Counted from the workout files read by the real readers; the demo cohort (fixed
+    plan) for contrast."""
+    weekly = _weekly_counts(varied, varied_tables["sessions"])
+    sd = weekly.group_by("patient_id").agg(pl.col("n").std(), pl.col("n").n_unique().alias("values"))
+    assert sd["n"].mean() >= 1.2, sd
+    assert (sd["values"] >= 3).all(), sd
+    assert weekly["n"].min() == 0 and weekly["n"].max() >= 5
+    fixed = _weekly_counts(cohort, tables["sessions"]).group_by("patient_id").agg(pl.col("n").std())
+    assert fixed["n"].mean() <= 1.0, fixed
+    # the ground truth lists the same counts, and a plan that varies for every patient
+    truth = (
+        varied.patients.sort("patient_id")
+        .select(pl.col("weekly_sessions").list.head(weekly["week"].max() + 1))
+        .explode("weekly_sessions")
+    )
+    assert truth["weekly_sessions"].to_list() == weekly["n"].to_list()
+    for plan in varied.patients["planned_weekly_sessions"]:
+        assert len(set(plan[:-1])) >= 2 and max(plan) <= 5
+    for row in varied.patients.iter_rows(named=True):
+        assert row["sessions_per_week"] == pytest.approx(
+            np.mean(row["planned_weekly_sessions"][:13]), abs=1e-3
+        )
+        assert "weekly dose varies" in row["notes"]
+
+
+def test_planted_within_slope_is_recorded(varied: Cohort, varied_tables: dict[str, pl.DataFrame]) -> None:
+    """``within_slope`` = −0.15 × the mean same-week share (6 − j)/7 of the sessions,
+    recomputed here from the workout files; 0 without a planted response."""
+    sessions = varied_tables["sessions"]
+    start = varied.patients["programme_start"][0]
+    for row in varied.patients.iter_rows(named=True):
+        j = (
+            sessions.filter(pl.col("patient_id") == row["patient_id"])
+            .select((pl.col("local_date") - start).dt.total_days() % 7)
+            .to_series()
+            .to_numpy()
+        )
+        share = float(np.mean((6 - j) / 7))
+        assert row["same_week_share"] == pytest.approx(share)
+        if row["group"] in RESPONDER_LIKE:
+            assert row["within_slope"] == pytest.approx(-0.15 * share)
+            assert 1.0 <= row["pain_floor"] <= 1.8
+            assert (
+                f"within-patient slope of the weekly pain change {row['within_slope']:+.3f}" in row["notes"]
+            )
+        else:
+            assert row["within_slope"] == 0.0 and row["pain_floor"] is None
+
+
+def test_tables_without_a_store_equal_the_stored_tables(
+    varied: Cohort, varied_tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    """``Cohort.tables`` runs the store's reader and normaliser: the same rows as after
+    ``ingest_into`` (but for the random ``upload_id``)."""
+    store = Store(tmp_path / "v.duckdb")
+    varied.ingest_into(store)
+    mine = varied_tables
+    for name, key in (("sets", "set_id"), ("sessions", "session_id"), ("pain_entries", "pain_id")):
+        stored = store.table(name).drop("upload_id").sort(key)
+        assert mine[name].drop("upload_id").sort(key).equals(stored), name
+    patients = store.table("patients").select(mine["patients"].columns).sort("patient_id")
+    assert mine["patients"].sort("patient_id").equals(patients)
 
 
 def test_smaller_cohorts_and_other_lengths_work() -> None:

@@ -228,6 +228,14 @@ def validate(
     )
 
 
+def _existing_store(store: Path | None) -> Store:
+    """The store at ``store`` (or the default), refusing one that does not exist yet."""
+    target = Store(store)
+    if not target.exists():
+        raise OptionError(f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)")
+    return target
+
+
 def _date(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None

@@ -49,6 +49,56 @@ planned session is done with probability *adherence* ~ U(0.80, 0.95) and moved o
 day earlier/later with probability 0.10; runs of more than 5 consecutive training
 days are broken (a session is dropped) except where a no-rest block is planted.
 
+Weekly dose variation (``dose_variation=True``; off by default)
+---------------------------------------------------------------
+With the fixed plan above a patient's weekly dose varies only by adherence noise (SD
+≈ 0.5–0.8 sessions/week), too little for a within-patient dose–response to be seen.
+With ``dose_variation=True`` every programme week is, **independently of the other
+weeks**, a *regular* week (p = 0.35: the template's days), a *deload* week (0.25: one
+of them), a *holiday* week (0.15: none or one, equally likely) or a *catch-up* week
+(0.25: the template's days plus others, 5 sessions in all; a dose-5 patient's catch-up
+week is a regular one). The planned dose then has a mean of 2.28, 2.63, 2.98, 3.33
+and a within-patient SD of 1.7, 1.7, 1.8, 2.1 sessions/week for a regular dose of 2,
+3, 4, 5; adherence, moved days and broken runs apply as above, and the pain mechanism
+is unchanged. Only the schedule's random draws change, so the files differ from those
+of the default cohort, which stays byte-identical with the option off.
+
+The planted within-patient slope (hand calculation). Before the floor a responder's
+mean pain on day *t* is ``B − 0.15·S_t``. Number the days of programme week *w* from
+*j* = 0 (the programme-start weekday; a Monday by default, so programme weeks are ISO
+weeks) to 6, and let ``s_wj`` = 1 when a session was done on day *j*. ``S_t`` averaged
+over the week is ``C_w + Σ_j s_wj·(6 − j)/7`` (``C_w`` = sessions before the week), so
+the change of the weekly mean from week *w* − 1 to *w* is::
+
+    Δ_w = −0.15 · [ Σ_j s_wj·(6 − j)/7  +  Σ_j s_(w−1)j·(j + 1)/7 ]
+
+Each session's 0.15 NRS is split between the change of its own week, a share
+(6 − *j*)/7, and that of the next week, (*j* + 1)/7. As weekly doses are drawn
+independently, the within-patient slope of Δ_w on the same week's sessions is
+``−0.15·a``, where *a* is the patient's mean same-week share over their sessions
+(``same_week_share``; 9/14 for Monday/Thursday sessions, 4/7 for Monday–Friday). The
+template is rotated at random, so over patients each weekday is equally likely, *a* ≈
+3/7 and the slope ≈ −0.15 × 3/7 ≈ **−0.064 NRS per extra session in the week**
+(``within_slope``; 0 for patients without a planted response). About 1.8–3.2
+sessions a week are done, so the floor (28–40 sessions below the baseline) comes after
+about 7–20 programme weeks (median ≈ 13); after it the slope is 0. Over 120 days the
+planted mean of a responder still falls by 3.1–5.9 points (``expected_pain_change``,
+seeds 1–20).
+
+A model that also holds the week-on-week load change fixed, as
+:func:`toolkit.analysis.cohort.mixed_model` does, estimates something else: at equal
+load change a week with one more session followed a week with more sessions too, so
+the ``sessions_within`` coefficient also takes up part of the previous week's
+carry-over and lies between −0.15·*a* and −0.15 (if the load change were linear in
+this week's minus last week's sessions it would be exactly −0.15). For cohorts of
+this design it is about −0.08 to −0.11 NRS per session; the exact expectation for a
+realised cohort is the model's fixed-effects regression applied to the planted weekly
+change (``tests/analysis/test_cohort.py`` computes it from ``pain_baseline``,
+``pain_floor``, the sessions, the rated days and the planted flares). Noise: the
+weekly change has SD ≈ 0.7 NRS, so with a within-patient SD of ≈ 1.6 sessions and a
+correlation of ≈ 0.6 with the load change the standard error is ≈ 0.7 / (1.6 × 0.8 ×
+√N) for N patient-weeks: 60 responders × 126 days (≈ 790 weeks) give ≈ 0.02.
+
 Pain diary
 ----------
 Generic pain CSV ``date,time,pain,location,notes`` (19:00–22:59, ``lower back``),
@@ -193,7 +243,9 @@ class Cohort:
         * ``group`` — one of :data:`GROUPS`.
         * ``app`` — ``strong`` or ``hevy``; ``layout`` — ``v1_classic``,
           ``v3_workout_number`` (Strong) or ``metric`` (Hevy).
-        * ``sessions_per_week`` — planned dose (sessions/week, Float64).
+        * ``sessions_per_week`` — planned dose (sessions/week, Float64): the
+          template's; with ``dose_variation`` the mean of the full programme weeks'
+          planned sessions.
         * ``adherence`` — probability a planned session was done.
         * ``sessions_done`` — sessions in the workout file.
         * ``bodyweight_kg`` — body mass (kg).
@@ -201,6 +253,21 @@ class Cohort:
         * ``pain_baseline`` — planted mean pain at day 0 (NRS 0–10).
         * ``expected_pain_change`` — planted change of the mean pain from the first
           to the last day (NRS points; negative = improvement; flares excluded).
+        * ``pain_floor`` — the floor of the planted response (NRS; null for groups
+          without one).
+        * ``planned_weekly_sessions`` — planned sessions in each programme week
+          (List[Int64]; week 0 starts on ``programme_start``, the last may be
+          partial); constant but for that last week unless ``dose_variation``.
+        * ``weekly_sessions`` — sessions in the workout file in each programme week
+          (List[Int64], same weeks).
+        * ``same_week_share`` — mean over the patient's sessions of (6 − *j*)/7, *j*
+          = day of the programme week (0–6): the part of a session's effect that
+          lands in its own week's change of mean pain (null without sessions).
+        * ``within_slope`` — planted within-patient slope of the weekly change of
+          mean pain on that week's sessions before the floor, −0.15 ×
+          ``same_week_share`` (NRS per session); 0.0 for groups without a planted
+          response. See the module docstring for the hand calculation and for what a
+          model that also holds the load change fixed estimates.
         * ``notes`` — the planted effects in words.
     planted_events
         One row per planted event: ``patient_id``, ``kind`` (``load_spike``,
@@ -216,7 +283,7 @@ class Cohort:
         ``n_records`` (rows that become sets / pain entries), ``n_info`` (Strong
         rest-timer rows, quarantined as information), ``sha256``; plus ``content``
         (Binary, the file's bytes) when the cohort was built in memory.
-    seed, start, days
+    seed, start, days, dose_variation
         The arguments the cohort was built with.
 
     Examples
@@ -234,6 +301,7 @@ class Cohort:
     seed: int = 7
     start: date = date(2025, 1, 6)
     days: int = 120
+    dose_variation: bool = False
 
     def file_items(self, patient_id: str | None = None) -> Iterator[tuple[str, str, bytes]]:
         """Yield ``(patient_id, file name, bytes)`` for every file (or one patient's).
@@ -283,17 +351,17 @@ class Cohort:
         parts: dict[str, list[pl.DataFrame]] = {"sets": [], "sessions": [], "pain_entries": []}
         for pid, name, data in self.file_items():
             result, _ = read_bytes(data, name, opts)
-            frames = normalise(
+            normalised = normalise(
                 result,
                 patient_id=pid,
                 upload_id=hashlib.sha256(data).hexdigest()[:32],
                 tz=tz,
                 day_start_hour=opts.day_start_hour,
             )
-            for key, frame in parts.items():
-                got = getattr(frames, key)
-                if got is not None:
-                    frame.append(got)
+            for key, found in parts.items():
+                frame = getattr(normalised, key)
+                if frame is not None:
+                    found.append(frame)
         out = {key: pl.concat(frames, how="vertical_relaxed") for key, frames in parts.items() if frames}
         out["patients"] = self.patients.select(
             "patient_id",
@@ -427,6 +495,13 @@ def synthetic_cohort(
         event fits). Effect sizes in the module docstring are for 120 days.
     start
         First diary day of every patient.
+    dose_variation
+        Vary every patient's planned sessions from week to week (regular, deload,
+        holiday and catch-up weeks, drawn independently), so a within-patient
+        dose–response can be estimated; default False (the fixed weekly plan; the
+        files of the default cohort do not change). The planted response per session
+        is the same; see the module docstring for the weekly plan and the expected
+        within-patient slope.
 
     Returns
     -------
@@ -436,7 +511,7 @@ def synthetic_cohort(
     Raises
     ------
     OptionError
-        A count is negative or ``days`` is below 98.
+        A count is negative, ``days`` is below 98 or ``dose_variation`` is not a bool.
 
     Notes
     -----
@@ -460,6 +535,8 @@ def synthetic_cohort(
         raise OptionError(f"days must be an int ≥ {_MIN_DAYS} (so every planted event fits), got {days!r}")
     if not isinstance(start, date) or isinstance(start, datetime):
         raise OptionError(f"start must be a datetime.date, got {start!r}")
+    if not isinstance(dose_variation, bool):
+        raise OptionError(f"dose_variation must be True or False, got {dose_variation!r}")
 
     counts = dict(
         zip(
@@ -523,7 +600,7 @@ def synthetic_cohort(
                 "group": p.group,
                 "app": p.app,
                 "layout": p.layout,
-                "sessions_per_week": float(p.spw),
+                "sessions_per_week": _planned_dose(p, days - _BASELINE_DAYS),
                 "adherence": round(p.adherence, 3),
                 "sessions_done": len(sessions),
                 "bodyweight_kg": p.bodyweight,
@@ -587,6 +664,7 @@ def synthetic_cohort(
         seed=seed,
         start=start,
         days=days,
+        dose_variation=dose_variation,
     )
 
 
@@ -603,6 +681,13 @@ def demo_cohort() -> Cohort:
 
 
 # --------------------------------------------------------------------------- simulation
+
+
+def _planned_dose(p: _Patient, span: int) -> float:
+    """Planned sessions/week: the template's, or the mean over the full programme weeks."""
+    if not p.vary:
+        return float(p.spw)
+    return round(float(np.mean(p.planned_weekly[: span // 7])), 3)
 
 
 def _doses(group: str, n: int) -> list[int]:
@@ -726,8 +811,9 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
         p.within_slope = -_RESPONSE_PER_SESSION * p.same_week_share if responder_like else 0.0
     if p.vary:
         p.notes.append(
-            "weekly dose varies (regular, deload, holiday and catch-up weeks drawn independently); "
-            f"planned sessions per programme week {', '.join(map(str, p.planned_weekly))}"
+            f"weekly dose varies (regular weeks {p.spw}; regular, deload, holiday and catch-up weeks "
+            "drawn independently); planned sessions per programme week "
+            f"{', '.join(map(str, p.planned_weekly))}"
             + (
                 f"; within-patient slope of the weekly pain change {p.within_slope:+.3f} NRS per extra "
                 f"session in the week (−{_RESPONSE_PER_SESSION} × same-week share {p.same_week_share:.3f}), "
@@ -834,7 +920,9 @@ def _schedule(
     if vary:
         template = [j for j in range(7) if (j + rotation) % 7 in _TEMPLATES[spw]]
         weeks = _weekly_plan(rng, spw, template, -(-(days - first) // 7))
-        planned = [first + 7 * w + j for w, wdays in enumerate(weeks) for j in wdays if first + 7 * w + j < days]
+        planned = [
+            first + 7 * w + j for w, wdays in enumerate(weeks) for j in wdays if first + 7 * w + j < days
+        ]
     else:
         planned = [d for d in range(first, days) if (d - first + rotation) % 7 in _TEMPLATES[spw]]
     train = np.zeros(days, bool)
