@@ -710,6 +710,9 @@ def _fit(data: Any, formula: str, re_formula: str | None) -> tuple[Any, list[str
         try:
             model = smf.mixedlm(formula, data, groups=data["patient_id"], re_formula=re_formula)
             result = model.fit(reml=True, method=list(_METHODS))
+            # The standard errors take a square root of the covariance diagonal, which
+            # warns when a variance came out negative: read them inside the catch.
+            fe_se = np.asarray(result.bse_fe, dtype=float)
         except (np.linalg.LinAlgError, ValueError) as exc:
             result = None
             problems.append(f"the fit failed ({type(exc).__name__}: {exc})")
@@ -720,7 +723,6 @@ def _fit(data: Any, formula: str, re_formula: str | None) -> tuple[Any, list[str
         problems.append("the optimiser did not converge")
     if _is_singular(np.asarray(result.cov_re, dtype=float), float(result.scale)):
         problems.append("the random-effects covariance is singular (a variance at 0 or a correlation at ±1)")
-    fe_se = np.asarray(result.bse_fe, dtype=float)
     if not np.all(np.isfinite(fe_se)):
         problems.append("the fixed-effect standard errors are not finite")
     if any("Hessian matrix" in m and "not positive definite" in m for m in messages):
