@@ -47,6 +47,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+REAL_FILES = [
+    REAL / name
+    for name in (
+        "strong_ios_v1_2020-2021.csv",
+        "strong_v3_workout_number_2025-09.csv",
+        "strong_v4_2025-10.csv",
+        "strong_v4_small.csv",
+        "hevy_kg_2024-2025.csv",
+    )
+]
+
+
 def _command(store: Path, port: int) -> list[str]:
     """``recovery dashboard`` on 127.0.0.1, exactly as a user starts it."""
     recovery = Path(sys.executable).with_name("recovery")
@@ -91,12 +103,13 @@ def test_upload_in_a_real_browser_then_see_the_pain_chart(tmp_path: Path) -> Non
                 page.goto(f"http://127.0.0.1:{port}/upload")
                 page.get_by_label("New patient id").fill("browser_01")
                 page.get_by_label("New patient id").press("Enter")
-                page.locator("input[type=file]").set_input_files(
-                    [REAL / "strong_v4_small.csv", FIXTURES / "pain" / "strong_v1_patient_pain.csv"]
-                )
-                page.get_by_text("Row accounting: 6 read = 6 new").wait_for()
-                page.get_by_text("Row accounting: 230 read = 230 new").wait_for()
-                page.get_by_role("button", name="Add 2 file(s) to browser_01").click()
+                # Every genuine export at once, plus the hand-made pain diary: each file's
+                # accounting is shown before anything is written.
+                files = [*REAL_FILES, FIXTURES / "pain" / "strong_v1_patient_pain.csv"]
+                page.locator("input[type=file]").set_input_files(files)
+                for read in (1903, 166, 250, 6, 7211, 230):
+                    page.get_by_text(f"Row accounting: {read} read = ").first.wait_for()
+                page.get_by_role("button", name=f"Add {len(files)} file(s) to browser_01").click()
                 page.get_by_text("Added to").wait_for()
                 page.get_by_role("link", name="Open browser_01's charts").click()
                 page.get_by_role("heading", name="Patient browser_01").wait_for()
