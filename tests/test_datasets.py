@@ -196,6 +196,11 @@ def test_options_are_validated() -> None:
         synthetic_cohort(n_controls=-1)
     with pytest.raises(OptionError, match="dose_variation must be True or False"):
         synthetic_cohort(dose_variation=1)  # type: ignore[arg-type]
+    for bad in (0, 7, True, 4.0, "4"):
+        with pytest.raises(OptionError, match=r"spikes_per_patient must be an int in 1\.\.6"):
+            synthetic_cohort(spikes_per_patient=bad)  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match=r"days must be ≥ 148 for spikes_per_patient=6 .*got 147"):
+        synthetic_cohort(spikes_per_patient=6, days=147)
 
 
 # --------------------------------------------------------------------------- dose variation
@@ -409,6 +414,51 @@ def test_load_spikes_and_only_they_reach_one_and_a_half_times_the_trailing_mean(
     ):
         ratio = dict(_trailing_ratios(_session_volumes(tables["sets"], pid), min_prior=1))[d]
         assert ratio == pytest.approx(magnitude, abs=0.002)
+
+
+@pytest.mark.parametrize(("n_spikes", "days"), [(4, 120), (1, 98), (6, 148)])
+def test_spikes_per_patient_plants_that_many_spikes_and_flares(n_spikes: int, days: int) -> None:
+    """Checked from the canonical tables (real readers): every planted spike, and only
+    they, reaches 1.5 × the trailing 28-day mean session volume; each is followed by
+    its flare; spikes lie about 21 days apart after the 28-day warm-up."""
+    c = synthetic_cohort(
+        n_responders=0, n_nonresponders=0, n_controls=0, days=days, spikes_per_patient=n_spikes
+    )
+    assert c.spikes_per_patient == n_spikes and c.days == days
+    tables = c.tables()
+    start = c.patients["programme_start"][0]
+    for pid in c.patients["patient_id"]:
+        vol = _session_volumes(tables["sets"], pid)
+        ratios = dict(_trailing_ratios(vol))
+        planted = sorted(_events(c, "load_spike", pid)["start_date"])
+        assert len(planted) == (n_spikes if pid.startswith("spike") else 0), pid
+        for d in planted:
+            assert ratios[d] >= 2.0, (pid, d, ratios[d])
+        assert {d for d, r in ratios.items() if r >= 1.5} == set(planted), (pid, sorted(ratios))
+        if not planted:
+            continue
+        for i, d in enumerate(planted):
+            assert 0 <= (d - start).days - 28 - 21 * i <= 3, (pid, i, d)
+        pain = _pain(tables["pain_entries"], pid)
+        flares = _events(c, "pain_flare", pid).sort("start_date")
+        assert flares.height == n_spikes and (flares["magnitude"] == 3.0).all()
+        for spike, (f0, f1) in zip(planted, flares.select("start_date", "end_date").iter_rows(), strict=True):
+            assert 1 <= (f0 - spike).days <= 2 and 2 <= (f1 - f0).days + 1 <= 3
+            assert pain.filter(pl.col("local_date").is_between(f0, f1)).height == (f1 - f0).days + 1
+            assert f1 <= start + timedelta(days=days - 8)  # inside the diary period
+        for pid_, d, magnitude in (
+            _events(c, "load_spike", pid).select("patient_id", "start_date", "magnitude").iter_rows()
+        ):
+            ratio = dict(_trailing_ratios(_session_volumes(tables["sets"], pid_), min_prior=1))[d]
+            assert ratio == pytest.approx(magnitude, abs=0.002)
+    assert f"{n_spikes} load spike" in c.patients.filter(pl.col("group") == "spike")["notes"][0]
+    assert _events(c, "too_fast_progression").height == 1
+
+
+def test_the_default_spike_count_changes_no_byte(cohort: Cohort) -> None:
+    two = synthetic_cohort(spikes_per_patient=2)
+    assert _digest(two) == DEFAULT_COHORT_SHA256 and two.spikes_per_patient == cohort.spikes_per_patient == 2
+    assert two.planted_events.equals(cohort.planted_events) and two.patients.equals(cohort.patients)
 
 
 def test_too_fast_progression_and_only_there(cohort: Cohort, tables: dict[str, pl.DataFrame]) -> None:

@@ -125,7 +125,8 @@ control        trains like everyone else (dose 2, 3, 4, 5, 3/week in turn);
                ``mean_t = baseline + drift·t/days`` with
                baseline U(3, 6.5) and drift U(−0.8, 0.8), independent of training.
                No spike, no no-rest block, no fast progression, no flare is planted.
-spike          responder-like (dose 3 and 4/week), plus **2 load spikes**: a session
+spike          responder-like (dose 3 and 4/week), plus **2 load spikes** (by default;
+               see *More spikes* below): a session
                on programme day ``g + j₁`` and another ``g + j₂`` days later, with
                ``g = max(28, round(0.3 L))`` (L = programme length) and jitter
                j ∈ {0…3}, so each has ≥ 28 days of history. A spike session has
@@ -144,9 +145,29 @@ reverse        flat pain (baseline 5.0, σ = 0.9) with no training effect, but t
 ============== ========================================================================
 
 too_fast_progression (on ``spike_02``): for 3 consecutive programme weeks starting two
-weeks after the second spike's week, the deadlift working load rises **+15 % per week**
+weeks after the last (by default the second) spike's week, but no later than the last
+three full programme weeks, the deadlift working load rises **+15 % per week**
 (rounded *up* to 2.5 kg, so each week-on-week rise is ≥ 15 %), then continues at
 +2.5 %/week from the new level. Other lifts keep their normal progression.
+
+More spikes (``spikes_per_patient``, 1–6; default 2)
+----------------------------------------------------
+With two spikes a per-patient test of spike → pain rests on two exposure days, and
+after the Benjamini–Hochberg correction over a patient's ~34 tests the flare is often
+not significant (lag 1 or 2 is for 29/40 spike patients, seeds 100–119).
+``spikes_per_patient=n`` for any n other than 2 puts the spikes on programme days
+``28 + 21·i + jᵢ`` (i = 0 … n − 1, jitter jᵢ ∈ {0…3}): each after the 28-day warm-up,
+so it has a full trailing 28-day window, and 18–24 days after the previous one. Each
+is built and followed by its flare exactly as above (≥ 2.2 × the trailing mean
+session volume, the previous spike included; +3 NRS 1 or 2 days later for 2 or 3
+days) and recorded as a ``load_spike`` and a ``pain_flare`` row of
+``planted_events``. ``days`` must be ≥ 43 + 21·(n − 1) (and ≥ 98): 106 days for 4
+spikes, 148 for 6. With 4 spikes (seeds 100–119, 40 spike patients, the relations
+of :func:`toolkit.analysis.relations.relations` with lags ``(0, 1, 2, 3, (1, 2))``)
+lag 1 or 2 is significant for 38/40, the 1–2-day window for 27/40, and the window's
+95 % CI holds its planted size (the mean flare on days 1 and 2 after a spike) for
+40/40. The default keeps its placement and random draws, so the default cohort's
+files do not change.
 
 Every planted spike, flare, no-rest block and too-fast window is a row of
 ``Cohort.planted_events``. Noise alone (rounded AR(1)) puts a diary value ≥ 2 points
@@ -187,6 +208,10 @@ _N_SPIKE = 2
 _N_NO_REST = 1
 _N_REVERSE = 1
 _MIN_DAYS = 98
+_SPIKES_DEFAULT = 2
+_MAX_SPIKES = 6
+_SPIKE_WARMUP = 28
+_SPIKE_SPACING = 21
 _BASELINE_DAYS = 7
 
 _PHI = 0.5
@@ -283,7 +308,7 @@ class Cohort:
         ``n_records`` (rows that become sets / pain entries), ``n_info`` (Strong
         rest-timer rows, quarantined as information), ``sha256``; plus ``content``
         (Binary, the file's bytes) when the cohort was built in memory.
-    seed, start, days, dose_variation
+    seed, start, days, dose_variation, spikes_per_patient
         The arguments the cohort was built with.
 
     Examples
@@ -302,6 +327,7 @@ class Cohort:
     start: date = date(2025, 1, 6)
     days: int = 120
     dose_variation: bool = False
+    spikes_per_patient: int = _SPIKES_DEFAULT
 
     def file_items(self, patient_id: str | None = None) -> Iterator[tuple[str, str, bytes]]:
         """Yield ``(patient_id, file name, bytes)`` for every file (or one patient's).
@@ -476,6 +502,7 @@ def synthetic_cohort(
     days: int = 120,
     start: date = date(2025, 1, 6),
     dose_variation: bool = False,
+    spikes_per_patient: int = _SPIKES_DEFAULT,
 ) -> Cohort:
     """Generate a synthetic cohort of real-format exports with planted effects.
 
@@ -502,6 +529,13 @@ def synthetic_cohort(
         files of the default cohort do not change). The planted response per session
         is the same; see the module docstring for the weekly plan and the expected
         within-patient slope.
+    spikes_per_patient
+        Load spikes (each followed by its +3 NRS flare) per ``spike`` patient, 1–6;
+        default 2 (the files of the default cohort do not change). Other counts
+        place the spikes about 21 days apart after the 28-day warm-up (see the module
+        docstring) and need ``days`` ≥ 43 + 21 × (``spikes_per_patient`` − 1), at
+        least 98: 106 days for 4 spikes, 148 for 6. More spikes give the per-patient
+        spike → flare test more power.
 
     Returns
     -------
@@ -511,7 +545,8 @@ def synthetic_cohort(
     Raises
     ------
     OptionError
-        A count is negative, ``days`` is below 98 or ``dose_variation`` is not a bool.
+        A count is negative, ``days`` is below 98 (or too short for the spikes),
+        ``dose_variation`` is not a bool or ``spikes_per_patient`` is not an int in 1–6.
 
     Notes
     -----
@@ -537,6 +572,20 @@ def synthetic_cohort(
         raise OptionError(f"start must be a datetime.date, got {start!r}")
     if not isinstance(dose_variation, bool):
         raise OptionError(f"dose_variation must be True or False, got {dose_variation!r}")
+    if (
+        isinstance(spikes_per_patient, bool)
+        or not isinstance(spikes_per_patient, int)
+        or not 1 <= spikes_per_patient <= _MAX_SPIKES
+    ):
+        raise OptionError(
+            f"spikes_per_patient must be an int in 1..{_MAX_SPIKES}, got {spikes_per_patient!r}"
+        )
+    need = _spike_days_needed(spikes_per_patient)
+    if days < need:
+        raise OptionError(
+            f"days must be ≥ {need} for spikes_per_patient={spikes_per_patient} (the last spike "
+            f"and its flare must end by the last day), got {days}"
+        )
 
     counts = dict(
         zip(
@@ -565,7 +614,7 @@ def synthetic_cohort(
     out = Path(out_dir) if out_dir is not None else None
     truth, events, files = [], [], []
     for p in patients:
-        sessions, diary = _simulate(p, days=days, start=start)
+        sessions, diary = _simulate(p, days=days, start=start, n_spikes=spikes_per_patient)
         workout_name = "strong.csv" if p.app == "strong" else "workouts.csv"
         workout = _write_workout(p, sessions)
         pain = _write_pain(diary)
@@ -665,6 +714,7 @@ def synthetic_cohort(
         start=start,
         days=days,
         dose_variation=dose_variation,
+        spikes_per_patient=spikes_per_patient,
     )
 
 
@@ -703,7 +753,28 @@ def _doses(group: str, n: int) -> list[int]:
     return [cycle[i % len(cycle)] for i in range(n)]
 
 
-def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], list[tuple]]:
+def _spike_days_needed(n_spikes: int) -> int:
+    """Fewest ``days`` for ``n_spikes`` spikes per spike patient: the last spike (programme
+    day ≤ 28 + 21 (n − 1) + 3) and its flare (≤ 4 days later) must end by the last day."""
+    if n_spikes == _SPIKES_DEFAULT:
+        return _MIN_DAYS
+    return max(_MIN_DAYS, _BASELINE_DAYS + _SPIKE_WARMUP + _SPIKE_SPACING * (n_spikes - 1) + 3 + 4 + 1)
+
+
+def _spike_days(rng: np.random.Generator, first: int, span: int, n_spikes: int) -> list[int]:
+    """Days of a spike patient's load spikes. The default two: programme days ``g + j₁`` and
+    ``g + j₁ + g + j₂`` with ``g = max(28, round(0.3 L))``; any other count: ``28 + 21 i + jᵢ``
+    (i = 0 … n − 1). Jitter j ∈ {0…3}, one draw per spike."""
+    if n_spikes == _SPIKES_DEFAULT:
+        gap = max(_SPIKE_WARMUP, round(0.3 * span))
+        s1 = first + gap + int(rng.integers(0, 4))
+        return [s1, s1 + gap + int(rng.integers(0, 4))]
+    return [first + _SPIKE_WARMUP + _SPIKE_SPACING * i + int(rng.integers(0, 4)) for i in range(n_spikes)]
+
+
+def _simulate(
+    p: _Patient, *, days: int, start: date, n_spikes: int = _SPIKES_DEFAULT
+) -> tuple[list[_Session], list[tuple]]:
     """Draw one patient's schedule, pain diary and sessions (mutates ``p``'s truth)."""
     rng = p.rng
     first = _BASELINE_DAYS
@@ -722,13 +793,11 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
     spikes: list[int] = []
     fast_weeks: list[int] = []
     if p.group == "spike":
-        gap = max(28, round(0.3 * span))
-        s1 = first + gap + int(rng.integers(0, 4))
-        spikes = [s1, s1 + gap + int(rng.integers(0, 4))]
+        spikes = _spike_days(rng, first, span, n_spikes)
         protected.update(spikes)
         train[spikes] = True
         if p.pid == "spike_02":
-            w0 = min((spikes[1] - first) // 7 + 2, span // 7 - _FAST_WEEKS)
+            w0 = min((spikes[-1] - first) // 7 + 2, span // 7 - _FAST_WEEKS)
             fast_weeks = list(range(w0, w0 + _FAST_WEEKS))
             for w in fast_weeks:
                 lo, hi = first + 7 * w, min(first + 7 * w + 7, days)
@@ -852,7 +921,8 @@ def _simulate(p: _Patient, *, days: int, start: date) -> tuple[list[_Session], l
         )
     if spikes:
         p.notes.append(
-            f"2 load spikes ({', '.join(when(s).isoformat() for s in spikes)}), each followed by a "
+            f"{len(spikes)} load spike{'s' if len(spikes) > 1 else ''} "
+            f"({', '.join(when(s).isoformat() for s in spikes)}), each followed by a "
             f"+{_FLARE_NRS:g} NRS flare"
         )
     if block:
