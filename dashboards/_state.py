@@ -263,6 +263,56 @@ def demo_banner(cfg: Settings, ids: list[str] | None = None) -> None:
         )
 
 
+def patient_page(cfg: Settings, title: str, *, with_period: bool = True) -> View:
+    """The preamble of a one-patient page: the sidebar pickers, the title and the demo banner.
+
+    Parameters
+    ----------
+    cfg
+        :func:`settings`.
+    title
+        Page title; ``{pid}`` stands for the chosen patient.
+    with_period
+        Whether the sidebar offers the period pickers.
+
+    Returns
+    -------
+    View
+        The chosen patient and period; the page stops (after saying why) when the store
+        has no patient.
+    """
+    view = sidebar_view(cfg, with_period=with_period)
+    if view is None:
+        st.stop()
+    st.title(title.format(pid=view.patient_id))
+    if view.demo:
+        demo_banner(cfg, [view.patient_id])
+    return view
+
+
+def chosen_patient_view(cfg: Settings, view: View) -> tkd.PatientView:
+    """:func:`patient_view` of the sidebar's patient and period; on a toolkit error the page
+    shows it and stops."""
+    try:
+        return patient_view(cfg, view.patient_id, view.start, view.end)
+    except ToolkitError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def quarantine_columns() -> list[pl.Expr]:
+    """The columns of a quarantine table shown to the user: line, column, reason, severity,
+    message and the raw text."""
+    return [
+        pl.col("source_line").alias("line"),
+        pl.col("column_name").alias("column"),
+        "reason",
+        "severity",
+        "message",
+        pl.col("raw_text").alias("raw"),
+    ]
+
+
 def sidebar_view(cfg: Settings, *, with_period: bool = True) -> View | None:
     """Patient and period pickers in the sidebar, synced with ``st.query_params``.
 

@@ -13,13 +13,8 @@ from toolkit.ingest import load_catalogue
 
 K = _state.Keys
 cfg = _state.settings()
-view = _state.sidebar_view(cfg, with_period=False)
-if view is None:
-    st.stop()
+view = _state.patient_page(cfg, "Data quality — {pid}", with_period=False)
 pid = view.patient_id
-st.title(f"Data quality — {pid}")
-if view.demo:
-    _state.demo_banner(cfg, [pid])
 mapped = st.session_state.pop(K.QUALITY_MAPPED, None)
 if mapped:
     st.success(mapped)
@@ -71,15 +66,7 @@ else:
     counts = rows.group_by("reason", "severity").len().sort("len", descending=True)
     st.dataframe(counts.rename({"len": "rows"}), hide_index=True)
     st.dataframe(
-        rows.select(
-            "file_name",
-            pl.col("source_line").alias("line"),
-            pl.col("column_name").alias("column"),
-            "reason",
-            "severity",
-            "message",
-            pl.col("raw_text").alias("raw"),
-        ).sort("file_name", "line"),
+        rows.select("file_name", *_state.quarantine_columns()).sort("file_name", "line"),
         hide_index=True,
         width="stretch",
     )

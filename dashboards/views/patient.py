@@ -7,21 +7,10 @@ import polars as pl
 import streamlit as st
 
 from toolkit import report
-from toolkit.exceptions import ToolkitError
 
 cfg = _state.settings()
-view = _state.sidebar_view(cfg)
-if view is None:
-    st.stop()
-
-st.title(f"Patient {view.patient_id}")
-if view.demo:
-    _state.demo_banner(cfg, [view.patient_id])
-try:
-    pv = _state.patient_view(cfg, view.patient_id, view.start, view.end)
-except ToolkitError as exc:
-    st.error(str(exc))
-    st.stop()
+view = _state.patient_page(cfg, "Patient {pid}")
+pv = _state.chosen_patient_view(cfg, view)
 a = pv.analysis
 summary = a.to_dict()
 pain, load = summary["pain"], summary["load"]

@@ -9,20 +9,10 @@ import _state
 import streamlit as st
 
 from toolkit import report
-from toolkit.exceptions import ToolkitError
 
 cfg = _state.settings()
-view = _state.sidebar_view(cfg)
-if view is None:
-    st.stop()
-st.title(f"Report — {view.patient_id}")
-if view.demo:
-    _state.demo_banner(cfg, [view.patient_id])
-try:
-    pv = _state.patient_view(cfg, view.patient_id, view.start, view.end)
-except ToolkitError as exc:
-    st.error(str(exc))
-    st.stop()
+view = _state.patient_page(cfg, "Report — {pid}")
+pv = _state.chosen_patient_view(cfg, view)
 a = pv.analysis
 st.caption(f"Period: {a.start or '–'} → {a.end or '–'} (change it in the sidebar).")
 stem = f"recovery-report-{view.patient_id}-{a.start or 'all'}-{a.end or 'all'}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import _state
-import polars as pl
 import streamlit as st
 
 from toolkit import dashboard as tkd
@@ -146,14 +145,7 @@ for p in previews:
             with st.expander(f"Quarantined rows ({r.rows_quarantined}) and why"):
                 st.write(", ".join(f"{reason}: {n}" for reason, n in r.quarantined_by_reason.items()))
                 st.dataframe(
-                    r.quarantine.select(
-                        pl.col("source_line").alias("line"),
-                        pl.col("column_name").alias("column"),
-                        "reason",
-                        "severity",
-                        "message",
-                        pl.col("raw_text").alias("raw"),
-                    ),
+                    r.quarantine.select(_state.quarantine_columns()),
                     hide_index=True,
                     width="stretch",
                 )

@@ -20,7 +20,6 @@ thousands of patients without a per-patient Python loop.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import numbers
 import warnings
@@ -34,7 +33,8 @@ from scipy import stats
 from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
 from toolkit.analysis import pain as pn
-from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._frames import as_polars, json_number, json_records, require_columns
+from toolkit.analysis._options import int_option, week_start_day, week_start_of
 from toolkit.exceptions import OptionError
 
 if TYPE_CHECKING:
@@ -115,15 +115,6 @@ PATIENT_SLOPES_SCHEMA: dict[str, pl.DataType] = {
 _FLAG_KINDS = ("load_spike", "too_fast_progression", "no_rest", "pain_flare")
 _PREDICTORS = ("sessions_within", "sessions_between", "load_change_within", "load_change_between")
 _SLOPE = "sessions_within"
-_WEEKDAYS = {
-    "monday": 1,
-    "tuesday": 2,
-    "wednesday": 3,
-    "thursday": 4,
-    "friday": 5,
-    "saturday": 6,
-    "sunday": 7,
-}
 _METHODS = ("powell", "lbfgs")
 """Optimisers tried in turn. Powell is derivative-free and converges where the default
 gradient methods stall at a variance estimate of 0 (a boundary), which weekly pain data
@@ -144,27 +135,6 @@ _PATIENT_OPTIONAL = {
 # --------------------------------------------------------------------------------------
 # Boundary helpers
 # --------------------------------------------------------------------------------------
-
-
-def _int_option(name: str, value: Any, *, low: int, high: int | None = None) -> int:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    ok = ok and value >= low and (high is None or value <= high)
-    if not ok:
-        bound = f"≥ {low}" if high is None else f"in {low}..{high}"
-        raise OptionError(f"{name} must be an int {bound}, got {value!r}")
-    return int(value)
-
-
-def _week_start_day(week_start: Any) -> int:
-    key = week_start.lower() if isinstance(week_start, str) else week_start
-    if key not in _WEEKDAYS:
-        raise OptionError(f"week_start must be one of {', '.join(_WEEKDAYS)}, got {week_start!r}")
-    return _WEEKDAYS[key]
-
-
-def _week_of(date: pl.Expr, weekday: int) -> pl.Expr:
-    """First day (ISO weekday ``weekday``) of the week containing ``date``."""
-    return date - pl.duration(days=(date.dt.weekday().cast(pl.Int64) - weekday) % 7)
 
 
 def _cast_column(df: pl.DataFrame, col: str, dtype: Any, name: str) -> pl.DataFrame:
@@ -515,9 +485,9 @@ def weekly_panel(
     reflects sessions of that week *and* of the one before (pain falls after a
     session, not before it).
     """
-    min_days = _int_option("min_days_per_week", min_days_per_week, low=1, high=7)
-    n_weeks = None if weeks is None else _int_option("weeks", weeks, low=1)
-    weekday = _week_start_day(week_start)
+    min_days = int_option("min_days_per_week", min_days_per_week, low=1, high=7)
+    n_weeks = None if weeks is None else int_option("weeks", weeks, low=1)
+    weekday = week_start_day(week_start)
     pts = _patients(patients) if patients is not None else None
     sets_df = _table(sets, "sets")
     sessions_df = None if sessions is None else _table(sessions, "sessions")
@@ -536,7 +506,7 @@ def weekly_panel(
     )
     pain_days = pn.daily_pain(pain_df)
     pain = (
-        pain_days.with_columns(week_start=_week_of(pl.col("date"), weekday))
+        pain_days.with_columns(week_start=week_start_of(pl.col("date"), weekday))
         .group_by("patient_id", "week_start")
         .agg(rated_days=pl.len().cast(pl.Int64), __mean=pl.col("pain_mean").mean())
         .with_columns(pain_mean=pl.when(pl.col("rated_days") >= min_days).then(pl.col("__mean")))
@@ -564,7 +534,7 @@ def weekly_panel(
         panel = panel.join(pts.select("patient_id", "programme_start_date"), on="patient_id", how="left")
     else:
         panel = panel.with_columns(programme_start_date=pl.lit(None, dtype=pl.Date))
-    anchor_week = _week_of(pl.coalesce("programme_start_date", "__first"), weekday)
+    anchor_week = week_start_of(pl.coalesce("programme_start_date", "__first"), weekday)
     panel = panel.with_columns(
         programme_week=((pl.col("week_start") - anchor_week).dt.total_days() // 7).cast(pl.Int64)
     )
@@ -661,28 +631,11 @@ class CohortModel:
             "converged": self.converged,
             "random_slope": self.random_slope,
             "alpha": self.alpha,
-            "fixed_effects": _records(self.fixed_effects),
-            "patient_slopes": _records(self.patient_slopes),
-            "variance_components": {k: _num(v) for k, v in self.variance_components.items()},
+            "fixed_effects": json_records(self.fixed_effects),
+            "patient_slopes": json_records(self.patient_slopes),
+            "variance_components": {k: json_number(v) for k, v in self.variance_components.items()},
             "notes": list(self.notes),
         }
-
-
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            k: (v.isoformat() if isinstance(v, dt.date) else _num(v) if isinstance(v, float) else v)
-            for k, v in row.items()
-        }
-        for row in frame.iter_rows(named=True)
-    ]
 
 
 def _is_singular(cov_re: np.ndarray, scale: float) -> bool:

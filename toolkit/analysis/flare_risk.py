@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._frames import as_polars, cast_columns, json_records, require_columns
+from toolkit.analysis._options import float_option, int_option
 from toolkit.analysis.flags import load_spikes
 from toolkit.analysis.load import acwr as _acwr
 from toolkit.exceptions import OptionError
@@ -142,53 +142,14 @@ PREDICTION_SCHEMA: dict[str, pl.DataType] = {
 # --------------------------------------------------------------------------------------
 
 
-def _int_option(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise OptionError(f"{name} must be an int ≥ {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive_float(name: str, value: Any) -> float:
-    ok = (
-        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
-    if not ok:
-        raise OptionError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
-
-
-def _typed(df: pl.DataFrame, name: str, schema: dict[str, Any]) -> pl.DataFrame:
-    """Cast the contract columns to their dtype, or raise naming the column."""
-    exprs = []
-    for col, dtype in schema.items():
-        current = df.schema[col]
-        if current == dtype:
-            continue
-        blank = current == pl.Null or df.get_column(col).null_count() == df.height
-        if dtype == pl.Date and isinstance(current, pl.Datetime) and not blank:
-            exprs.append(pl.col(col).dt.date())
-            continue
-        ok = blank
-        if dtype == pl.String:
-            ok = ok or isinstance(current, pl.Categorical | pl.Enum) or current.is_integer()
-        elif dtype in (pl.Float64, pl.Int64):
-            ok = ok or current.is_numeric() or current == pl.Boolean
-        elif dtype == pl.Boolean:
-            ok = ok or current == pl.Boolean
-        if not ok:
-            raise OptionError(f"{name}.{col} must be {dtype}, got {current}")
-        exprs.append(pl.col(col).cast(dtype))
-    return df.with_columns(exprs) if exprs else df
 
 
 def _input(frame: Any, name: str, schema: dict[str, Any], *, one_per_day: bool = True) -> pl.DataFrame:
     df = as_polars(frame, name)
     require_columns(df, list(schema), name)
-    df = _typed(df.select(list(schema)), name, schema).filter(
+    df = cast_columns(df.select(list(schema)), schema, name, loose=True).filter(
         pl.col("patient_id").is_not_null() & pl.col("date").is_not_null()
     )
     dup = df.select(pl.struct(*_KEYS).is_duplicated().sum()).item()
@@ -346,8 +307,8 @@ def flare_features(
     >>> f.select("load_7d", "flare_next").tail(3).rows()  # Jan 6 (6 calendar days so far), 7, 8
     [(None, False), (4000.0, True), (3000.0, True)]
     """
-    window = _int_option("window_days", window_days, _ACUTE_DAYS + 1)
-    horizon = _int_option("horizon_days", horizon_days, 1)
+    window = int_option("window_days", window_days, low=_ACUTE_DAYS + 1)
+    horizon = int_option("horizon_days", horizon_days, low=1)
     if not isinstance(include_unlabelled, bool):
         raise OptionError(f"include_unlabelled must be a bool, got {include_unlabelled!r}")
     load = _input(
@@ -495,7 +456,7 @@ def time_folds(
     """
     from sklearn.model_selection import TimeSeriesSplit
 
-    n_splits = _int_option("n_splits", n_splits, 2)
+    n_splits = int_option("n_splits", n_splits, low=2)
     values = pl.Series("date", dates)
     if values.dtype != pl.Date:
         try:
@@ -590,28 +551,14 @@ class FlareRisk:
         """JSON-ready dict: every frame (except ``predictions``) as a list of rows, dates as
         ISO strings, non-finite numbers as None; plus ``notes``."""
         return {
-            "scope": _rows(self.scope),
-            "validation": _rows(self.validation),
-            "reliability": _rows(self.reliability),
-            "coefficients": _rows(self.coefficients),
-            "latest_risk": _rows(self.latest_risk),
-            "folds": _rows(self.folds),
+            "scope": json_records(self.scope),
+            "validation": json_records(self.validation),
+            "reliability": json_records(self.reliability),
+            "coefficients": json_records(self.coefficients),
+            "latest_risk": json_records(self.latest_risk),
+            "folds": json_records(self.folds),
             "notes": list(self.notes),
         }
-
-
-def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.iter_rows(named=True):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, dt.date):
-                value = value.isoformat()
-            elif isinstance(value, float) and not math.isfinite(value):
-                value = None
-            clean[key] = value
-        out.append(clean)
-    return out
 
 
 @dataclass
@@ -977,13 +924,13 @@ def flare_risk(
     The final model of a scope is refitted on all of its labelled rows; ``latest_risk``
     scores each shown patient's latest day with every feature.
     """
-    min_events = _int_option("min_events_per_patient", min_events_per_patient, 1)
-    min_days = _int_option("min_days_per_patient", min_days_per_patient, 1)
-    n_splits = _int_option("n_splits", n_splits, 2)
-    random_state = _int_option("random_state", random_state, 0)
-    c = _positive_float("C", C)
-    n_bootstrap = _int_option("n_bootstrap", n_bootstrap, 0)
-    block_days = _int_option("block_days", block_days, 1)
+    min_events = int_option("min_events_per_patient", min_events_per_patient, low=1)
+    min_days = int_option("min_days_per_patient", min_days_per_patient, low=1)
+    n_splits = int_option("n_splits", n_splits, low=2)
+    random_state = int_option("random_state", random_state, low=0)
+    c = float_option("C", C, low=0.0, low_open=True)
+    n_bootstrap = int_option("n_bootstrap", n_bootstrap, low=0)
+    block_days = int_option("block_days", block_days, low=1)
     notes: list[str] = []
     fit_options: dict[str, Any] = {
         "n_splits": n_splits,
@@ -997,16 +944,10 @@ def flare_risk(
     df = as_polars(features, "features")
     require_columns(df, [*_KEYS, _LABEL], "features")
     cols = _feature_columns(df)
-    df = _typed(
-        df.select(*_KEYS, _LABEL, *cols),
-        "features",
-        {"patient_id": pl.String, "date": pl.Date, _LABEL: pl.Boolean} | {col: pl.Float64 for col in cols},
-    ).filter(pl.col("patient_id").is_not_null() & pl.col("date").is_not_null())
-    dup = df.select(pl.struct(*_KEYS).is_duplicated().sum()).item()
-    if dup:
-        raise OptionError(
-            f"features must have one row per patient_id and date, got {dup} rows on repeated days"
-        )
+    schema = {"patient_id": pl.String, "date": pl.Date, _LABEL: pl.Boolean} | {
+        col: pl.Float64 for col in cols
+    }
+    df = _input(df, "features", schema)
 
     complete = df.filter(pl.all_horizontal(pl.col(cols).is_not_null() & pl.col(cols).is_finite()))
     labelled = complete.filter(pl.col(_LABEL).is_not_null()).sort("date", "patient_id")

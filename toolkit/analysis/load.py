@@ -61,7 +61,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._frames import as_polars, cast_columns, require_columns
+from toolkit.analysis._options import int_option, week_start_day, week_start_of
 from toolkit.exceptions import OptionError
 
 if TYPE_CHECKING:
@@ -97,15 +98,6 @@ _HEAVY_PATTERNS = (
     "horizontal_pull",
     "vertical_pull",
 )
-_WEEKDAYS = {
-    "monday": 1,
-    "tuesday": 2,
-    "wednesday": 3,
-    "thursday": 4,
-    "friday": 5,
-    "saturday": 6,
-    "sunday": 7,
-}
 _ASSIST = r"(?i)\bassist(ed)?\b"
 _MACHINE = r"(?i)\b(machine|cable|smith|lever|plate loaded|selectorized)\b"
 _E1RM_FORMULAS = ("epley", "brzycki", "lombardi", "oconner", "mayhew", "wathan")
@@ -162,29 +154,6 @@ _SESSION_SCHEMA = {
 # --------------------------------------------------------------------------------------
 
 
-def _coerce(df: pl.DataFrame, schema: dict[str, Any], name: str) -> pl.DataFrame:
-    """Cast the contract columns to their dtypes, refusing types that do not fit."""
-    exprs = []
-    for col, dtype in schema.items():
-        current = df.schema[col]
-        if current == dtype:
-            continue
-        # An empty or all-null column carries no values to misread (pandas gives such
-        # object columns to polars as String), so any cast is safe.
-        ok = current == pl.Null or df.get_column(col).null_count() == df.height
-        if dtype == pl.Date and isinstance(current, pl.Datetime) and not ok:
-            exprs.append(pl.col(col).dt.date())
-            continue
-        if dtype in (pl.Float64, pl.Int64):
-            ok = ok or current.is_numeric()
-        elif dtype == pl.String:
-            ok = ok or isinstance(current, pl.Categorical | pl.Enum)
-        if not ok:
-            raise OptionError(f"{name}.{col} must be {dtype}, got {current}")
-        exprs.append(pl.col(col).cast(dtype))
-    return df.with_columns(exprs) if exprs else df
-
-
 def _frame(
     frame: Frame, required: dict[str, Any], name: str, optional: dict[str, Any] | None = None
 ) -> pl.DataFrame:
@@ -194,32 +163,7 @@ def _frame(
     missing = {c: t for c, t in optional.items() if c not in df.columns}
     if missing:
         df = df.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in missing.items())
-    return _coerce(df, {**required, **optional}, name)
-
-
-def _check_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bound = f"≥ {low}" if high is None else f"in {low}..{high}"
-        raise OptionError(f"{name} must be an int {bound}, got {value!r}")
-    return int(value)
-
-
-def _check_week_start(week_start: Any) -> int:
-    key = week_start.lower() if isinstance(week_start, str) else week_start
-    if key not in _WEEKDAYS:
-        raise OptionError(f"week_start must be one of {', '.join(_WEEKDAYS)}, got {week_start!r}")
-    return _WEEKDAYS[key]
-
-
-def _week_start_expr(date: pl.Expr, weekday: int) -> pl.Expr:
-    """First day (``weekday``, ISO 1 = Monday) of the week containing ``date``."""
-    offset = (date.dt.weekday().cast(pl.Int64) - weekday) % 7
-    return date - pl.duration(days=offset)
+    return cast_columns(df, {**required, **optional}, name)
 
 
 def _bodyweight_frame(bodyweight_kg: Any) -> pl.DataFrame | float | None:
@@ -498,7 +442,7 @@ def daily_load(
     unlogged day is missing, not zero (``DOMAIN.md`` pitfall 4; Moussa et al. 2019,
     BMJ Open SEM 5:e000573 on missing days in load indices).
     """
-    max_gap_days = _check_int(max_gap_days, "max_gap_days", low=0)
+    max_gap_days = int_option("max_gap_days", max_gap_days, low=0)
     per_session = session_load(sets, sessions, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
     per_day = per_session.group_by("patient_id", "date").agg(
         pl.len().cast(pl.Int64).alias("sessions"),
@@ -625,14 +569,14 @@ def weekly_load(
     30(7):1164). Thresholds (monotony > 2; strain 4500/6000) are heuristics and
     scale-dependent: Foster found individually identifiable thresholds.
     """
-    wd = _check_week_start(week_start)
-    ddof = _check_int(ddof, "ddof", low=0, high=1)
+    wd = week_start_day(week_start)
+    ddof = int_option("ddof", ddof, low=0, high=1)
     if not isinstance(load, str):
         raise OptionError(f"load must be a column name (str), got {load!r}")
     df = as_polars(daily, "daily")
     extra = {c: pl.Float64 for c in ("volume_kg", "srpe_au") if c != load}
     df = _frame(df, {**_DAILY_REQUIRED, load: pl.Float64}, "daily", optional=extra)
-    df = df.with_columns(week_start=_week_start_expr(pl.col("date"), wd)).sort("patient_id", "date")
+    df = df.with_columns(week_start=week_start_of(pl.col("date"), wd)).sort("patient_id", "date")
     value = pl.col(load)
     weeks = df.group_by("patient_id", "week_start").agg(
         pl.when(pl.col("logged").any())
@@ -719,10 +663,10 @@ def exercise_frequency(
     Hard sets and frequency per exercise/week (``DOMAIN.md``, "Hard sets per
     muscle/week, frequency"); volume load as in :func:`session_load`.
     """
-    wd = _check_week_start(week_start)
+    wd = week_start_day(week_start)
     df = _prepared_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue).filter(pl.col("__counted"))
     return (
-        df.with_columns(week_start=_week_start_expr(pl.col("local_date"), wd))
+        df.with_columns(week_start=week_start_of(pl.col("local_date"), wd))
         .group_by("patient_id", pl.col("__name").alias("exercise"), "week_start")
         .agg(
             pl.col("session_id").n_unique().cast(pl.Int64).alias("sessions"),
@@ -807,8 +751,8 @@ def acwr(
     if not isinstance(variant, str) or variant.lower() not in _ACWR_VARIANTS:
         raise OptionError(f"variant must be one of 'ewma', 'coupled', 'uncoupled', got {variant!r}")
     label = _ACWR_VARIANTS[variant.lower()]
-    acute_days = _check_int(acute_days, "acute_days", low=1)
-    chronic_days = _check_int(chronic_days, "chronic_days", low=2)
+    acute_days = int_option("acute_days", acute_days, low=1)
+    chronic_days = int_option("chronic_days", chronic_days, low=2)
     if acute_days >= chronic_days:
         raise OptionError(f"acute_days must be < chronic_days ({chronic_days}), got {acute_days}")
     if not isinstance(load, str):
@@ -945,7 +889,7 @@ def e1rm(
     >>> e1rm(sets).select("e1rm_epley_kg", "e1rm_brzycki_kg").row(0)
     (116.66666666666667, 112.5)
     """
-    max_reps = _check_int(max_reps, "max_reps", low=1, high=36)
+    max_reps = int_option("max_reps", max_reps, low=1, high=36)
     chosen = [formulas] if isinstance(formulas, str) else list(formulas)
     unknown = [f for f in chosen if f not in _E1RM_FORMULAS]
     if not chosen or unknown:
@@ -1005,10 +949,10 @@ def weekly_top_load(
     Weekly change % (``DOMAIN.md``, "Weekly change %") applied to the top load;
     Epley ``w(1 + r/30)`` (``DOMAIN.md``, "e1RM Epley").
     """
-    wd = _check_week_start(week_start)
-    max_reps = _check_int(max_reps, "max_reps", low=1, high=36)
+    wd = week_start_day(week_start)
+    max_reps = int_option("max_reps", max_reps, low=1, high=36)
     df = _strength_sets(sets, max_reps=None).with_columns(
-        week_start=_week_start_expr(pl.col("local_date"), wd),
+        week_start=week_start_of(pl.col("local_date"), wd),
         __e1rm=pl.when(pl.col("reps") <= max_reps).then(
             _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
         ),
@@ -1137,7 +1081,7 @@ def progression(
     autocorrelated, so the CI is optimistic; read it as descriptive. The ">10 % per
     week" progression heuristic is in ``DOMAIN.md`` ("Weekly change %").
     """
-    min_weeks = _check_int(min_weeks, "min_weeks", low=2)
+    min_weeks = int_option("min_weeks", min_weeks, low=2)
     if lifts is not None and (isinstance(lifts, str) or not all(isinstance(v, str) for v in lifts)):
         raise OptionError(f"lifts must be a list of canonical exercise names or None, got {lifts!r}")
     weeks = weekly_top_load(sets, week_start=week_start)
@@ -1251,7 +1195,7 @@ def adherence(daily_or_weekly: Frame, patients: Frame, *, week_start: str = "mon
     Adherence to Home Exercise Programs). Unlogged days are not counted as missed
     sessions: a logging gap is not non-adherence (it may be, but the log cannot tell).
     """
-    _check_week_start(week_start)
+    week_start_day(week_start)
     weeks, plans = _weeks_and_plans(daily_or_weekly, patients, week_start)
     per = weeks.group_by("patient_id").agg(
         pl.col("sessions").sum().cast(pl.Float64).alias("__done"),
@@ -1295,7 +1239,7 @@ def weekly_adherence(daily_or_weekly: Frame, patients: Frame, *, week_start: str
     -----
     As :func:`adherence`; see its Notes for the source and the treatment of gaps.
     """
-    _check_week_start(week_start)
+    week_start_day(week_start)
     weeks, plans = _weeks_and_plans(daily_or_weekly, patients, week_start)
     out = weeks.join(plans, on="patient_id", how="left").with_columns(
         planned_sessions=pl.col("planned_sessions_per_week") * pl.col("logged_days") / 7.0

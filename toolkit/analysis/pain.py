@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +35,7 @@ import ruptures as rpt
 import statsmodels.api as sm
 
 from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._options import float_option, int_option
 from toolkit.exceptions import OptionError
 
 __all__ = [
@@ -138,32 +138,6 @@ PROM_MCID: dict[str, float] = {"ODI": 10.0, "RMDQ": 5.0, "PSFS": 2.0, "NRS": 2.0
 # --------------------------------------------------------------------------------------
 # Validation and coercion at the boundary
 # --------------------------------------------------------------------------------------
-
-
-def _int_option(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise OptionError(f"{name} must be an int ≥ {minimum}, got {value!r}")
-    return int(value)
-
-
-def _float_option(
-    name: str,
-    value: Any,
-    *,
-    low: float,
-    high: float = math.inf,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lo = f"{'>' if low_open else '≥'} {low:g}"
-        hi = "" if math.isinf(high) else f" and {'<' if high_open else '≤'} {high:g}"
-        raise OptionError(f"{name} must be a finite number {lo}{hi}, got {value!r}")
-    return float(value)
 
 
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -414,7 +388,7 @@ def pain_trend(daily: Any, *, span_days: int = 7) -> pl.DataFrame:
     A trailing EWMA was chosen over a centred rolling median so that the value shown for
     a day never uses later days.
     """
-    span = _int_option("span_days", span_days, 2)
+    span = int_option("span_days", span_days, low=2)
     df = _daily(daily)
     lam = 2.0 / (span + 1.0)
     half_life = dt.timedelta(days=math.log(2.0) / -math.log(1.0 - lam))
@@ -507,7 +481,7 @@ def pain_slope(daily: Any, *, anchor_date: Any = None, min_days: int = 7) -> pl.
     description of the trend, not as the effect of treatment: recovery and regression to
     the mean produce the same slope (DOMAIN pitfalls 1 and 3).
     """
-    min_n = _int_option("min_days", min_days, 3)
+    min_n = int_option("min_days", min_days, low=3)
     anchor = _anchor_option(anchor_date)
     df = _daily(daily).filter(pl.col("pain_mean").is_not_null())
     if df.is_empty():
@@ -632,8 +606,8 @@ def change_points(
     """
     if model not in _CP_MODELS:
         raise OptionError(f"model must be one of {', '.join(_CP_MODELS)}, got {model!r}")
-    size = _int_option("min_size", min_size, 2)
-    pen_opt = None if penalty is None else _float_option("penalty", penalty, low=0.0, low_open=True)
+    size = int_option("min_size", min_size, low=2)
+    pen_opt = None if penalty is None else float_option("penalty", penalty, low=0.0, low_open=True)
     df = _daily(daily).filter(pl.col("pain_mean").is_not_null()).sort("patient_id", "date")
     rows: list[tuple[Any, ...]] = []
     for (pid,), g in df.partition_by("patient_id", as_dict=True, maintain_order=True).items():
@@ -741,11 +715,11 @@ def pain_outcome(
     they do not overlap. A falling baseline trend (enrolment at a pain peak, regression
     to the mean) also produces an "improvement" (DOMAIN pitfall 3).
     """
-    b = _int_option("baseline_days", baseline_days, 1)
-    c = _int_option("current_days", current_days, 1)
-    pts = _float_option("mcid_points", mcid_points, low=0.0, low_open=True)
-    pct = _float_option("mcid_percent", mcid_percent, low=0.0, high=100.0, low_open=True)
-    r_xx = _float_option("reliability", reliability, low=0.0, high=1.0, high_open=True)
+    b = int_option("baseline_days", baseline_days, low=1)
+    c = int_option("current_days", current_days, low=1)
+    pts = float_option("mcid_points", mcid_points, low=0.0, low_open=True)
+    pct = float_option("mcid_percent", mcid_percent, low=0.0, high=100.0, low_open=True)
+    r_xx = float_option("reliability", reliability, low=0.0, high=1.0, high_open=True)
 
     d = _daily(daily).filter(pl.col("pain_mean").is_not_null()).select("patient_id", "date", "pain_mean")
     if patients is not None:
@@ -933,9 +907,9 @@ def flares(
     Settling can only be seen on logged days, so after an unlogged gap
     ``days_to_settle`` is an upper bound.
     """
-    thr = _float_option("threshold", threshold, low=0.0, low_open=True)
-    window = _int_option("window_days", window_days, 3)
-    margin = _float_option("settle_margin", settle_margin, low=0.0)
+    thr = float_option("threshold", threshold, low=0.0, low_open=True)
+    window = int_option("window_days", window_days, low=3)
+    margin = float_option("settle_margin", settle_margin, low=0.0)
     d = (
         _daily(daily)
         .filter(pl.col("pain_mean").is_not_null())
@@ -1079,7 +1053,7 @@ def prom_outcomes(outcome_measures: Any, *, mcid: Mapping[str, float] | None = N
         for key, value in mcid.items():
             if not isinstance(key, str) or not key.strip():
                 raise OptionError(f"mcid keys must be instrument names, got {key!r}")
-            table[key.strip().upper()] = _float_option(f"mcid[{key!r}]", value, low=0.0, low_open=True)
+            table[key.strip().upper()] = float_option(f"mcid[{key!r}]", value, low=0.0, low_open=True)
     days = _prom_days(outcome_measures)
     if days.is_empty():
         return _empty(PROM_SCHEMA)
@@ -1158,8 +1132,8 @@ def recovered(
     recovery best. The two latest scores may come from different days; check
     ``nrs_date`` and ``rmdq_date``. Same-day repeats are averaged.
     """
-    n_max = _float_option("nrs_max", nrs_max, low=0.0, high=10.0)
-    r_max = _float_option("rmdq_max", rmdq_max, low=0.0, high=24.0)
+    n_max = float_option("nrs_max", nrs_max, low=0.0, high=10.0)
+    r_max = float_option("rmdq_max", rmdq_max, low=0.0, high=24.0)
     days = _prom_days(outcome_measures)
     latest = (
         days.filter(pl.col("instrument").is_in(["NRS", "RMDQ"]))

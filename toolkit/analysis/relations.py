@@ -42,6 +42,7 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
 from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._options import int_option
 from toolkit.exceptions import OptionError
 
 __all__ = [
@@ -119,18 +120,6 @@ _REVERSE_UNITS = {
 # --------------------------------------------------------------------------------------
 # Options and inputs
 # --------------------------------------------------------------------------------------
-
-
-def _int_option(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bound = f"≥ {low}" if high is None else f"in {low}..{high}"
-        raise OptionError(f"{name} must be an int {bound}, got {value!r}")
-    return int(value)
 
 
 def _alpha_option(alpha: Any) -> float:
@@ -783,15 +772,15 @@ def relations(
     """
     specs = _lag_specs(lags)
     alpha = _alpha_option(alpha)
-    main_exercises = _int_option("main_exercises", main_exercises, 0)
+    main_exercises = int_option("main_exercises", main_exercises, low=0)
     if trend not in _TRENDS:
         raise OptionError(f"trend must be one of {', '.join(_TRENDS)}, got {trend!r}")
     if spline_df is not None:
-        spline_df = _int_option("spline_df", spline_df, 1, 12)
+        spline_df = int_option("spline_df", spline_df, low=1, high=12)
     if not isinstance(adjust_prior, bool):
         raise OptionError(f"adjust_prior must be True or False, got {adjust_prior!r}")
-    min_days = _int_option("min_days", min_days, 5)
-    min_exposure_days = _int_option("min_exposure_days", min_exposure_days, 1)
+    min_days = int_option("min_days", min_days, low=5)
+    min_exposure_days = int_option("min_exposure_days", min_exposure_days, low=1)
 
     load = as_polars(daily_load, "daily_load")
     require_columns(load, list(_LOAD_COLUMNS), "daily_load")
@@ -1157,7 +1146,7 @@ def rest_and_strength(
     2.5 %/week steps give significant slopes of either sign for several patients); with
     per-session progression it is 0 whatever the rest.
     """
-    min_pairs = _int_option("min_pairs", min_pairs, 4)
+    min_pairs = int_option("min_pairs", min_pairs, low=4)
     alpha = _alpha_option(alpha)
     if lifts is not None and (isinstance(lifts, str) or not all(isinstance(v, str) for v in lifts)):
         raise OptionError(f"lifts must be a list of canonical exercise names or None, got {lifts!r}")

@@ -9,7 +9,6 @@ the dashboard, report and notebooks, and :meth:`PatientAnalysis.to_dict` for
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,13 @@ from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
 from toolkit.analysis import pain as pn
 from toolkit.analysis import relations as rl
+from toolkit.analysis._frames import between, first_row, json_number, json_records
 from toolkit.exceptions import OptionError, StoreError
 
 __all__ = ["CohortAnalysis", "PatientAnalysis", "analyse_cohort", "analyse_patient", "analyse_tables"]
+
+_DIGITS = 4
+"""Decimals of the numbers in :meth:`PatientAnalysis.to_dict` (the ``--json`` contract)."""
 
 
 @dataclass
@@ -80,25 +83,28 @@ class PatientAnalysis:
         ``relations`` [...], ``flags`` [{date, kind, detail}], plus ``proms``,
         ``progression``, ``safe_doses`` and ``messages``.
         """
-        outcome = _first_row(self.pain_outcome)
-        slope = _first_row(self.pain_slope)
+        outcome = first_row(self.pain_outcome)
+        slope = first_row(self.pain_slope)
         weekly = self.weekly_load
         logged_weeks = weekly.filter(pl.col("logged_days") > 0) if weekly.height else weekly
         acwr_valid = self.acwr.filter(pl.col("acwr").is_not_null()) if self.acwr.height else self.acwr
-        adherence = _first_row(self.adherence)
+        adherence = first_row(self.adherence)
         return {
             "patient_id": self.patient_id,
             "period": {"start": _iso(self.start), "end": _iso(self.end)},
             "pain": {
-                "baseline": _num(outcome.get("baseline")),
-                "current": _num(outcome.get("current")),
-                "change": _num(outcome.get("change")),
-                "percent_change": _num(outcome.get("percent_change")),
+                "baseline": json_number(outcome.get("baseline"), _DIGITS),
+                "current": json_number(outcome.get("current"), _DIGITS),
+                "change": json_number(outcome.get("change"), _DIGITS),
+                "percent_change": json_number(outcome.get("percent_change"), _DIGITS),
                 "mcid_reached": outcome.get("mcid_reached"),
                 "reliable_improvement": outcome.get("reliable_improvement"),
-                "rci": _num(outcome.get("rci")),
-                "trend_per_week": _num(slope.get("slope_per_week")),
-                "trend_ci": [_num(slope.get("ci_low")), _num(slope.get("ci_high"))],
+                "rci": json_number(outcome.get("rci"), _DIGITS),
+                "trend_per_week": json_number(slope.get("slope_per_week"), _DIGITS),
+                "trend_ci": [
+                    json_number(slope.get("ci_low"), _DIGITS),
+                    json_number(slope.get("ci_high"), _DIGITS),
+                ],
                 "change_points": [_iso(d) for d in self.change_points["date"].to_list()]
                 if self.change_points.height
                 else [],
@@ -107,17 +113,17 @@ class PatientAnalysis:
                 "status": outcome.get("status"),
             },
             "load": {
-                "sessions_per_week": _num(_mean(logged_weeks, "sessions")),
-                "rest_days_per_week": _num(_mean(logged_weeks, "rest_days")),
-                "acwr_latest": _num(acwr_valid["acwr"][-1]) if acwr_valid.height else None,
+                "sessions_per_week": json_number(_mean(logged_weeks, "sessions"), _DIGITS),
+                "rest_days_per_week": json_number(_mean(logged_weeks, "rest_days"), _DIGITS),
+                "acwr_latest": json_number(acwr_valid["acwr"][-1], _DIGITS) if acwr_valid.height else None,
                 "acwr_variant": self.acwr["variant"][0] if self.acwr.height else None,
                 "sessions": self.session_load.height,
-                "adherence_pct": _num(adherence.get("adherence_pct")),
-                "planned_sessions_per_week": _num(adherence.get("planned_sessions_per_week")),
+                "adherence_pct": json_number(adherence.get("adherence_pct"), _DIGITS),
+                "planned_sessions_per_week": json_number(adherence.get("planned_sessions_per_week"), _DIGITS),
             },
             "relations": _relation_records(self.relations, "training→pain"),
             "reverse_relations": _relation_records(self.relations, "pain→training"),
-            "rest_and_strength": _records(self.rest_strength),
+            "rest_and_strength": json_records(self.rest_strength, _DIGITS),
             "significant_relations": rl.significant_sentences(self.relations)
             if self.relations.height
             else [],
@@ -125,9 +131,9 @@ class PatientAnalysis:
                 {"date": _iso(r["date"]), "kind": r["kind"], "detail": r["detail"], "exercise": r["exercise"]}
                 for r in self.flags.iter_rows(named=True)
             ],
-            "proms": _records(self.prom_outcomes),
-            "progression": _records(self.progression),
-            "safe_doses": _records(self.safe_doses),
+            "proms": json_records(self.prom_outcomes, _DIGITS),
+            "progression": json_records(self.progression, _DIGITS),
+            "safe_doses": json_records(self.safe_doses, _DIGITS),
             "messages": list(self.messages),
         }
 
@@ -156,50 +162,23 @@ def _relation_records(frame: pl.DataFrame, direction: str) -> list[dict[str, Any
         return []
     rows = frame.filter((pl.col("direction") == direction) & pl.col("effect").is_not_null())
     return [
-        {k: (_num(v) if isinstance(v, float) else v) for k, v in r.items() if k in _RELATION_KEYS}
+        {
+            k: (json_number(v, _DIGITS) if isinstance(v, float) else v)
+            for k, v in r.items()
+            if k in _RELATION_KEYS
+        }
         for r in rows.iter_rows(named=True)
     ]
-
-
-def _first_row(frame: pl.DataFrame) -> dict[str, Any]:
-    return frame.row(0, named=True) if frame.height else {}
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.date) else None
 
 
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) or math.isinf(value) else round(value, 4)
-
-
 def _mean(frame: pl.DataFrame, col: str) -> float | None:
     if frame.height == 0 or col not in frame.columns:
         return None
     return frame[col].mean()  # type: ignore[return-value]
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.iter_rows(named=True):
-        out.append(
-            {
-                k: (_iso(v) if isinstance(v, dt.date) else _num(v) if isinstance(v, float) else v)
-                for k, v in row.items()
-            }
-        )
-    return out
-
-
-def _between(frame: pl.DataFrame, col: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
-    if start is not None:
-        frame = frame.filter(pl.col(col) >= start)
-    if end is not None:
-        frame = frame.filter(pl.col(col) <= end)
-    return frame
 
 
 def analyse_tables(
@@ -216,10 +195,10 @@ def analyse_tables(
     """Analyse one patient from canonical tables already in memory (see :func:`analyse_patient`)."""
     if start is not None and end is not None and start > end:
         raise OptionError(f"--from must be on or before --to, got {start} > {end}")
-    sets = _between(sets.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
-    sessions = _between(sessions.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
-    pain_entries = _between(pain_entries.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
-    outcome_measures = _between(
+    sets = between(sets.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    sessions = between(sessions.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    pain_entries = between(pain_entries.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
+    outcome_measures = between(
         outcome_measures.filter(pl.col("patient_id") == patient_id), "local_date", start, end
     )
     patients = patients.filter(pl.col("patient_id") == patient_id)
@@ -370,7 +349,7 @@ class CohortAnalysis:
     def to_dict(self) -> dict[str, Any]:
         """JSON object of ``recovery cohort --json``: ``patients``, ``model``, ``flare_risk``."""
         return {
-            "patients": _records(self.table),
+            "patients": json_records(self.table, _DIGITS),
             "model": self.model.to_dict() if self.model is not None else None,
             "model_sentences": list(self.model_sentences),
             "flare_risk": self.flare_risk.to_dict(),

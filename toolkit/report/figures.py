@@ -38,6 +38,7 @@ from plotly.subplots import make_subplots
 
 from toolkit.analysis import pain as pn
 from toolkit.analysis._frames import as_polars
+from toolkit.analysis._options import week_start_of
 
 __all__ = [
     "ACWR_CAVEAT",
@@ -707,9 +708,7 @@ def progression_figure(
         name_col = "exercise" if "exercise" in band.columns else "exercise_raw"
         weekly_band = (
             band.with_columns(
-                (pl.col("local_date") - pl.duration(days=pl.col("local_date").dt.weekday() - 1)).alias(
-                    "week_start"
-                ),
+                week_start_of(pl.col("local_date"), 1).alias("week_start"),
                 pl.coalesce(name_col, "exercise_raw").alias("__lift"),
             )
             .group_by("__lift", "week_start")

@@ -53,6 +53,7 @@ from markupsafe import Markup
 
 from toolkit.analysis import PatientAnalysis, analyse_patient
 from toolkit.analysis import load as ld
+from toolkit.analysis._frames import between, first_row
 from toolkit.exceptions import OptionError, Reason
 from toolkit.report import figures
 from toolkit.units import display_weight_kg
@@ -263,10 +264,6 @@ def _short(text: Any, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _first_row(frame: pl.DataFrame) -> dict[str, Any]:
-    return frame.row(0, named=True) if frame.height else {}
-
-
 def _to_date(value: Any, name: str) -> dt.date | None:
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
@@ -278,14 +275,6 @@ def _to_date(value: Any, name: str) -> dt.date | None:
         except ValueError:
             pass
     raise OptionError(f"{name} must be a date or YYYY-MM-DD, got {value!r}")
-
-
-def _between(frame: pl.DataFrame, col: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
-    if start is not None:
-        frame = frame.filter(pl.col(col) >= start)
-    if end is not None:
-        frame = frame.filter(pl.col(col) <= end)
-    return frame
 
 
 def _runs(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -337,10 +326,10 @@ def _sources(uploads: pl.DataFrame) -> tuple[list[dict[str, Any]], dict[str, int
 
 
 def _pain_section(a: PatientAnalysis, *, mcid_points: float, mcid_percent: float) -> dict[str, Any] | None:
-    out = _first_row(a.pain_outcome)
+    out = first_row(a.pain_outcome)
     if not a.daily_pain.height or _finite(out.get("baseline")) is None:
         return None
-    slope = _first_row(a.pain_slope)
+    slope = first_row(a.pain_slope)
     baseline, current = _finite(out.get("baseline")), _finite(out.get("current"))
     change, pct = _finite(out.get("change")), _finite(out.get("percent_change"))
     reached = out.get("mcid_reached")
@@ -459,7 +448,7 @@ def _adherence(a: PatientAnalysis) -> dict[str, Any] | None:
     daily = a.daily_load
     if daily.height == 0:
         return None
-    adh = _first_row(a.adherence)
+    adh = first_row(a.adherence)
     logged = daily.filter(pl.col("logged"))
     days = logged.height
     rest = int(logged["rest_day"].sum()) if days else 0
@@ -1237,9 +1226,9 @@ def _context(
     a = analyse_patient(store, patient_id, start=start, end=end)
     uploads = store.table("uploads", patient_id=patient_id)
     quarantine = store.table("quarantine", patient_id=patient_id)
-    sets = _between(store.table("sets", patient_id=patient_id), "local_date", a.start, a.end)
-    measures = _between(store.table("outcome_measures", patient_id=patient_id), "local_date", a.start, a.end)
-    pain_entries = _between(store.table("pain_entries", patient_id=patient_id), "local_date", a.start, a.end)
+    sets = between(store.table("sets", patient_id=patient_id), "local_date", a.start, a.end)
+    measures = between(store.table("outcome_measures", patient_id=patient_id), "local_date", a.start, a.end)
+    pain_entries = between(store.table("pain_entries", patient_id=patient_id), "local_date", a.start, a.end)
 
     record = a.patient or {}
     weeks = None
