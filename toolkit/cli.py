@@ -232,7 +232,9 @@ def _existing_store(store: Path | None) -> Store:
     """The store at ``store`` (or the default), refusing one that does not exist yet."""
     target = Store(store)
     if not target.exists():
-        raise OptionError(f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)")
+        raise OptionError(
+            f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
+        )
     return target
 
 
@@ -415,11 +417,7 @@ def analyse(
     def body() -> None:
         from toolkit.analysis.summary import analyse_patient
 
-        target = Store(store)
-        if not target.exists():
-            raise OptionError(
-                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
-            )
+        target = _existing_store(store)
         result = analyse_patient(
             target, patient, start=_date(start, "--from"), end=_date(end, "--to")
         ).to_dict()
@@ -461,11 +459,7 @@ def cohort(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     def body() -> None:
         from toolkit.analysis.summary import analyse_cohort
 
-        target = Store(store)
-        if not target.exists():
-            raise OptionError(
-                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
-            )
+        target = _existing_store(store)
         result = analyse_cohort(target).to_dict()
         typer.echo(json.dumps(result, ensure_ascii=False, default=str) if as_json else _cohort_text(result))
 
@@ -505,11 +499,7 @@ def report(
     def body() -> None:
         from toolkit.report.render import render_report
 
-        target = Store(store)
-        if not target.exists():
-            raise OptionError(
-                f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
-            )
+        target = _existing_store(store)
         path = render_report(target, patient, out, start=_date(start, "--from"), end=_date(end, "--to"))
         typer.echo(f"report written: {path}")
 
