@@ -187,3 +187,23 @@ def test_reprocess_rebuilds_the_same_rows_from_raw_bytes(store: Store) -> None:
     assert after.drop("upload_id").equals(before.drop("upload_id"))
     assert store.table("uploads", patient_id="p1").height == 2
     assert store.table("sets", patient_id="p2").height > 7000
+
+
+def test_the_workspace_catalogue_beside_the_store_is_used(store: Store, tmp_path: Path) -> None:
+    """An alias added to the workspace's catalogue maps names on ingest and re-process."""
+    from toolkit.ingest.catalogue import load_catalogue
+
+    f = tmp_path / "generic.csv"
+    f.write_text("date,exercise,reps,weight,unit\n2025-01-06,Mystery Hinge,5,60,kg\n")
+    first = store.ingest([f], patient_id="p1", options=UTC)[0]
+    assert any("not in the catalogue" in w for w in first.warnings)
+    assert store.table("sets", patient_id="p1")["exercise"].to_list() == [None]
+    cat = load_catalogue().with_columns(
+        pl.when(pl.col("canonical_name") == "Deadlift")
+        .then(pl.col("aliases") + "|Mystery Hinge")
+        .otherwise(pl.col("aliases"))
+        .alias("aliases")
+    )
+    cat.write_csv(store.catalogue_path)
+    store.reprocess("p1")
+    assert store.table("sets", patient_id="p1")["exercise"].to_list() == ["Deadlift"]

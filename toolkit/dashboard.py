@@ -603,8 +603,10 @@ def unmapped_exercises(store: Store, patient_id: str | None = None) -> pl.DataFr
 
 
 def user_catalogue_path(store_path: Path | str) -> Path:
-    """The user's exercise catalogue beside the store: ``<store dir>/exercise_catalogue.csv``."""
-    return Path(store_path).expanduser().parent / "exercise_catalogue.csv"
+    """The user's exercise catalogue beside the store (:attr:`toolkit.store.Store.catalogue_path`)."""
+    from toolkit.store import Store
+
+    return Store(store_path).catalogue_path
 
 
 def user_catalogue(store_path: Path | str) -> pl.DataFrame | None:

@@ -185,6 +185,21 @@ class Store:
         """True when the store file exists."""
         return self.path.exists()
 
+    @property
+    def catalogue_path(self) -> Path:
+        """The workspace's own exercise catalogue: ``exercise_catalogue.csv`` beside the store.
+
+        When it exists it replaces the packaged catalogue for every ingest and
+        re-process of this store (the dashboard's data-quality page writes it).
+        """
+        return self.path.parent / "exercise_catalogue.csv"
+
+    def catalogue(self) -> pl.DataFrame | None:
+        """The workspace's catalogue (checked) when there is one, else None (packaged)."""
+        from toolkit.ingest.catalogue import load_catalogue
+
+        return load_catalogue(self.catalogue_path) if self.catalogue_path.is_file() else None
+
     # -- patients ---------------------------------------------------------------------
     def upsert_patient(
         self,
@@ -291,6 +306,8 @@ class Store:
             ).fetchall()
         if not uploads:
             raise StoreError(f"patient {patient_id!r} has no uploads to re-process")
+        if catalogue is None:
+            catalogue = self.catalogue()
         prepared = []
         for file_name, options_json, content in uploads:
             opts = json.loads(options_json)
@@ -356,6 +373,8 @@ class Store:
             Another process held the store longer than ``wait_s``.
         """
         _check_patient_id(patient_id)
+        if catalogue is None:
+            catalogue = self.catalogue()
         prepared = self._prepare(files, patient_id, options or ReadOptions(), catalogue, progress)
         if dry_run and not self.exists():
             return [_report(p, duplicates=0, already=False, dry_run=True) for p in prepared]
