@@ -171,47 +171,21 @@ def _count(store: Path) -> int:
         con.close()
 
 
-def test_bad_options_exit_2_with_a_clear_message(tmp_path: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "ingest",
-            str(STRONG_V1),
-            "--patient",
-            "p1",
-            "--store",
-            str(tmp_path / "s.duckdb"),
-            "--tz",
-            "Mars/Olympus",
-        ],
-    )
-    assert res.exit_code == 2 and "--tz must be an IANA zone" in res.stderr
-    res = runner.invoke(
-        app,
-        [
-            "ingest",
-            str(STRONG_V1),
-            "--patient",
-            "p1",
-            "--store",
-            str(tmp_path / "s.duckdb"),
-            "--format",
-            "nope",
-        ],
-    )
-    assert res.exit_code == 2 and "--format must be one of" in res.stderr
-    res = runner.invoke(
-        app,
-        [
-            "ingest",
-            str(tmp_path / "missing.csv"),
-            "--patient",
-            "p1",
-            "--store",
-            str(tmp_path / "s.duckdb"),
-        ],
-    )
-    assert res.exit_code == 2 and "missing.csv" in res.stderr
+@pytest.mark.parametrize(
+    ("file", "extra", "message"),
+    [
+        (STRONG_V1, ["--tz", "Mars/Olympus"], "--tz must be an IANA zone"),
+        (STRONG_V1, ["--format", "nope"], "--format must be one of"),
+        (None, [], "missing.csv"),
+    ],
+)
+def test_bad_options_exit_2_with_a_clear_message(
+    tmp_path: Path, file: Path | None, extra: list[str], message: str
+) -> None:
+    target = file or tmp_path / "missing.csv"
+    args = ["ingest", str(target), "--patient", "p1", "--store", str(tmp_path / "s.duckdb"), *extra]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and message in res.stderr
 
 
 def test_weight_unit_lb_converts_unitless_strong(tmp_path: Path) -> None:
