@@ -30,15 +30,16 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+from toolkit.analysis import _batched_ols as _bo
 from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
 from toolkit.analysis._frames import as_polars, require_columns
@@ -273,32 +274,62 @@ def _ols_infer(y: np.ndarray, design: np.ndarray, j: int = 1) -> dict[str, Any] 
     return {"effect": b, "ci_low": b - half, "ci_high": b + half, "p_value": p, "method": method}
 
 
-def _natural_spline(x: np.ndarray, df: int) -> np.ndarray:
-    """Natural cubic spline basis (without intercept) with ``df`` columns: ``x`` and
-    ``df − 1`` truncated-power terms, knots at quantiles (Hastie et al. 2009, eq. 5.4–5.5)."""
-    knots = np.quantile(x, np.linspace(0.0, 1.0, df + 1))
-    knots = np.unique(knots)
-    cols = [x]
-    if knots.size < 3:
-        return np.column_stack(cols)
-
-    def d(k: int) -> np.ndarray:
-        return (np.clip(x - knots[k], 0, None) ** 3 - np.clip(x - knots[-1], 0, None) ** 3) / (
-            knots[-1] - knots[k]
-        )
-
-    last = d(knots.size - 2)
-    cols += [d(k) - last for k in range(knots.size - 2)]
-    basis = np.column_stack(cols)
-    return basis / np.maximum(np.abs(basis).max(axis=0), 1e-12)
+def _quantiles(t: np.ndarray, starts: np.ndarray, n: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``np.quantile(t_g, probs_g)`` (method "linear", same arithmetic) of every fit ``g``
+    whose rows ``starts[g] … starts[g] + n[g] − 1`` of ``t`` are sorted; ``probs`` is
+    ``(fits, q)``."""
+    nn = n[:, None].astype(float)
+    virtual = nn * probs + (1 + probs * (1 - 1 - 1)) - 1
+    below = np.floor(virtual)
+    gamma = virtual - below
+    prev = np.clip(below, 0, nn - 1).astype(np.intp)
+    nxt = np.clip(below + 1, 0, nn - 1).astype(np.intp)
+    a = t[starts[:, None] + prev]
+    b = t[starts[:, None] + nxt]
+    diff = b - a
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
 
 
-def _trend_terms(days: np.ndarray, trend: str, spline_df: int | None) -> tuple[np.ndarray, str]:
+def _trend_columns(
+    fit: np.ndarray, days: np.ndarray, n: np.ndarray, trend: str, spline_df: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trend terms of every fit: ``(rows, m)`` columns, ``(fits, m)`` active mask and the
+    spline df of each fit (0 for the linear trend).
+
+    Linear: days / 7. Spline: natural cubic spline basis (without intercept) with ``df``
+    columns: ``days`` and ``df − 1`` truncated-power terms, knots at quantiles of the
+    fit's days (Hastie et al. 2009, eq. 5.4–5.5), each column scaled to max |value| 1;
+    ``df`` is ``spline_df`` or one per four weeks of the fit's span, between 2 and 6.
+    """
+    g = n.size
     if trend == "linear":
-        return days[:, None] / 7.0, "linear trend"
-    span = float(days.max() - days.min()) if days.size else 0.0
-    df = spline_df if spline_df is not None else int(min(6, max(2, round(span / 28.0))))
-    return _natural_spline(days.astype(float), df), f"natural-spline trend ({df} df)"
+        return (days / 7.0)[:, None], np.ones((g, 1), bool), np.zeros(g, np.int64)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.intp)
+    span = days[starts + n - 1] - days[starts]
+    df = (
+        np.full(g, spline_df, np.int64)
+        if spline_df is not None
+        else np.clip(np.rint(span / 28.0), 2, 6).astype(np.int64)
+    )
+    width = int(df.max()) + 1
+    probs = np.zeros((g, width))
+    for v in np.unique(df):
+        probs[df == v, : v + 1] = np.linspace(0.0, 1.0, v + 1)
+    knots = _quantiles(days, starts, n, probs)  # knots beyond df + 1 are unused
+    last = knots[np.arange(g), df][fit]
+    before = knots[np.arange(g), df - 1][fit]
+
+    def d(knot: np.ndarray) -> np.ndarray:
+        return (np.clip(days - knot, 0, None) ** 3 - np.clip(days - last, 0, None) ** 3) / (last - knot)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = d(before)
+        cols = [days] + [d(knots[fit, c]) - tail for c in range(width - 2)]
+    active = np.column_stack([np.ones(g, bool)] + [c < df - 1 for c in range(width - 2)])
+    basis = np.where(active[fit], np.column_stack(cols), 0.0)
+    scale = np.maximum(np.maximum.reduceat(np.abs(basis), starts, axis=0), 1e-12)
+    scale[df < 2] = 1.0  # fewer than 3 knots: days alone, unscaled
+    return basis / scale[fit], active, df
 
 
 # --------------------------------------------------------------------------------------
@@ -359,18 +390,9 @@ def _spike_driver(load: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
     return df.select("patient_id", "date", pl.lit("load spike").alias("driver"), value)
 
 
-def _exercise_drivers(
-    load: pl.DataFrame, sets: pl.DataFrame, main_exercises: int
-) -> tuple[pl.DataFrame, dict[tuple[str, str], tuple[str, str]]]:
-    """Daily dose of each patient's ``main_exercises`` most frequent exercises.
-
-    Returns the long driver frame and ``(patient, driver) → (unit, phrase)``.
-    """
-    empty = pl.DataFrame(
-        schema={"patient_id": pl.String, "date": pl.Date, "driver": pl.String, "value": pl.Float64}
-    )
-    if main_exercises == 0:
-        return empty, {}
+def _dose_sets(sets: Any) -> pl.DataFrame:
+    """The counted sets of the canonical ``sets`` table with ``__name`` (exercise) and
+    ``__kg`` (reps × kg), for :func:`_exercise_drivers`."""
     s = as_polars(sets, "sets")
     require_columns(s, ["patient_id", "local_date", "exercise_raw", "set_type", "reps", "weight_kg"], "sets")
     if "exercise" not in s.columns:
@@ -388,9 +410,22 @@ def _exercise_drivers(
             "weight_kg": pl.Float64(),
         },
     )
-    s = s.filter(pl.col("set_type").fill_null("working").is_in(_COUNTED)).with_columns(
+    return s.filter(pl.col("set_type").fill_null("working").is_in(_COUNTED)).with_columns(
         __name=pl.coalesce("exercise", "exercise_raw"),
         __kg=(pl.col("reps").fill_null(0.0) * pl.col("weight_kg").fill_null(0.0)).clip(lower_bound=0.0),
+    )
+
+
+def _exercise_drivers(
+    load: pl.DataFrame, s: pl.DataFrame, main_exercises: int
+) -> tuple[pl.DataFrame, dict[tuple[str, str], tuple[str, str]]]:
+    """Daily dose of each patient's ``main_exercises`` (≥ 1) most frequent exercises
+    (``s`` from :func:`_dose_sets`).
+
+    Returns the long driver frame and ``(patient, driver) → (unit, phrase)``.
+    """
+    empty = pl.DataFrame(
+        schema={"patient_id": pl.String, "date": pl.Date, "driver": pl.String, "value": pl.Float64}
     )
     if s.is_empty():
         return empty, {}
@@ -550,16 +585,23 @@ def _reverse_sentence(driver: str, fit: dict[str, Any], significant: bool) -> st
 # --------------------------------------------------------------------------------------
 
 
-def _bh(frame: pl.DataFrame, by: str, alpha: float) -> pl.DataFrame:
-    """Benjamini–Hochberg q-values of the non-null ``p_value`` within each ``by`` group."""
-    q = np.full(frame.height, np.nan)
-    p = frame["p_value"].to_numpy().astype(float)
-    for idx in frame.with_row_index("__i").group_by(by).agg(pl.col("__i"))["__i"].to_list():
-        idx = np.asarray(idx)
-        tested = idx[np.isfinite(p[idx])]
-        if tested.size:
-            q[tested] = multipletests(p[tested], alpha=alpha, method="fdr_bh")[1]
-    return frame.with_columns(pl.Series("q_value", q).fill_nan(None))
+def _bh(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Benjamini–Hochberg q-values of the finite ``p_value`` within each ``by`` group, with
+    the arithmetic of statsmodels ``multipletests(method="fdr_bh")``:
+    ``q_(i) = min_{j ≥ i} p_(j) / (j / m)``, at most 1."""
+    indexed = frame.select(by, "p_value").with_row_index("__i")
+    q = (
+        indexed.filter(pl.col("p_value").is_finite())
+        .sort(by, "p_value")
+        .with_columns(
+            __r=(pl.int_range(pl.len()).over(by) + 1).cast(pl.Float64),
+            __m=pl.len().over(by).cast(pl.Float64),
+        )
+        .select("__i", (pl.col("p_value") / (pl.col("__r") / pl.col("__m"))).alias("__q"), by)
+        .with_columns(pl.col("__q").cum_min(reverse=True).over(by).clip(upper_bound=1.0))
+    )
+    joined = indexed.join(q.select("__i", "__q"), on="__i", how="left", maintain_order="left")
+    return frame.with_columns(joined["__q"].alias("q_value"))
 
 
 def relations(
@@ -805,25 +847,95 @@ def relations(
         )
     elif sets is not None:
         sessions = ld.session_load(sets, None).select("patient_id", "date", "volume_kg")
+    doses = None
+    if sets is not None and main_exercises > 0:
+        doses = _dose_sets(sets)
 
     patients = sorted(
         set(load["patient_id"].to_list()) & set(pain.drop_nulls("pain_mean")["patient_id"].to_list())
     )
     if not patients:
         return pl.DataFrame(schema=RELATION_SCHEMA)
-    load = load.filter(pl.col("patient_id").is_in(patients))
-    pain = pain.filter(pl.col("patient_id").is_in(patients) & pl.col("pain_mean").is_not_null())
 
+    # Every patient is analysed on its own (its q-values included): chunks of patients
+    # bound the memory of the stacked regressions.
+    chunk_of = pl.DataFrame(
+        {"patient_id": patients, "__chunk": [i // _CHUNK_PATIENTS for i in range(len(patients))]},
+        schema={"patient_id": pl.String, "__chunk": pl.Int64},
+    )
+    parts = {
+        "load": _split(load, chunk_of),
+        "pain": _split(pain.filter(pl.col("pain_mean").is_not_null()), chunk_of),
+        "sessions": None if sessions is None else _split(sessions, chunk_of),
+        "doses": None if doses is None else _split(doses, chunk_of),
+    }
+    options = _Options(
+        specs=specs,
+        alpha=alpha,
+        main_exercises=main_exercises,
+        trend=trend,
+        spline_df=spline_df,
+        adjust_prior=adjust_prior,
+        min_days=min_days,
+        min_exposure_days=min_exposure_days,
+    )
+    frames = []
+    for c in range((len(patients) + _CHUNK_PATIENTS - 1) // _CHUNK_PATIENTS):
+        frames.append(
+            _relations_of(
+                patients[c * _CHUNK_PATIENTS : (c + 1) * _CHUNK_PATIENTS],
+                parts["load"].get(c, load.clear()),
+                parts["pain"].get(c, pain.clear()),
+                None if sessions is None else parts["sessions"].get(c, sessions.clear()),
+                None if doses is None else parts["doses"].get(c, doses.clear()),
+                options,
+            )
+        )
+    return pl.concat(frames)
+
+
+_CHUNK_PATIENTS = 500
+
+
+@dataclass(frozen=True)
+class _Options:
+    specs: list[tuple[int, int]]
+    alpha: float
+    main_exercises: int
+    trend: str
+    spline_df: int | None
+    adjust_prior: bool
+    min_days: int
+    min_exposure_days: int
+
+
+def _split(frame: pl.DataFrame, chunk_of: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """Rows of ``frame`` by the patient chunk (``__chunk``) of their ``patient_id``."""
+    tagged = frame.join(chunk_of, on="patient_id", how="inner", maintain_order="left")
+    return {
+        key[0]: part for key, part in tagged.partition_by("__chunk", as_dict=True, include_key=False).items()
+    }
+
+
+def _relations_of(
+    patients: list[str],
+    load: pl.DataFrame,
+    pain: pl.DataFrame,
+    sessions: pl.DataFrame | None,
+    doses: pl.DataFrame | None,
+    o: _Options,
+) -> pl.DataFrame:
+    """:func:`relations` of a few patients (sorted), all inputs already checked."""
+    specs = o.specs
     # ---- drivers (long: patient_id, date, driver, value) -----------------------------
     parts = [_base_drivers(load)]
     if sessions is not None:
-        parts.append(_spike_driver(load, sessions.filter(pl.col("patient_id").is_in(patients))))
+        parts.append(_spike_driver(load, sessions))
     meta: dict[tuple[str, str], tuple[str, str]] = {}
-    if sets is not None:
-        doses, meta = _exercise_drivers(load, sets, main_exercises)
-        parts.append(doses)
+    if doses is not None:
+        dose_values, meta = _exercise_drivers(load, doses, o.main_exercises)
+        parts.append(dose_values)
     drivers = pl.concat([p.cast({"value": pl.Float64}) for p in parts])
-    order = list(_DRIVERS)
     binary = {name for name, (is_bin, _, _) in _DRIVERS.items() if is_bin}
 
     # ---- outcome, trend and prior pain ------------------------------------------------
@@ -851,7 +963,7 @@ def relations(
     forward = pl.concat(frames).select(
         "patient_id", "driver", "__spec", "date", "__t", pl.col("pain_mean").alias("__y"), "__x", "__prior"
     )
-    need = ["__y", "__x"] + (["__prior"] if adjust_prior else [])
+    need = ["__y", "__x"] + (["__prior"] if o.adjust_prior else [])
     forward = forward.filter(pl.all_horizontal(pl.col(need).is_not_null())).sort(
         "patient_id", "driver", "__spec", "date"
     )
@@ -866,6 +978,7 @@ def relations(
         .select(
             "patient_id",
             "driver",
+            pl.lit(0).alias("__spec"),
             "date",
             "__t",
             "__y",
@@ -886,163 +999,294 @@ def relations(
         "patient_id", "driver", "date"
     )
 
-    # ---- one regression per patient × driver × lag ------------------------------------
-    adjust_f = "pain the day before the exposure" if adjust_prior else "nothing beyond the trend"
-    adjust_r = "the weekday and the day's own training" if adjust_prior else "the weekday"
-    out: list[dict[str, Any]] = []
-    fgroups = forward.partition_by("patient_id", "driver", "__spec", as_dict=True, maintain_order=True)
-    rgroups = reverse.partition_by("patient_id", "driver", as_dict=True, maintain_order=True)
-    dose_names = sorted({d for (_, d) in meta})
-    for pid in patients:
-        names = order + [d for d in dose_names if (pid, d) in meta]
-        if sessions is None:
-            names.remove("load spike")
-        for name in names:
-            is_bin = name in binary
-            if name in _DRIVERS:
-                unit, phrase = _DRIVERS[name][1], _DRIVERS[name][2]
-            else:
-                unit, phrase = meta[(pid, name)]
-            for i, spec in enumerate(specs):
-                g = fgroups.get((pid, name, i))
-                row = _fit_group(g, is_bin, adjust_prior, trend, spline_df, min_days, min_exposure_days)
-                row.update(
-                    patient_id=pid,
-                    direction=FORWARD,
-                    driver=name,
-                    lag_days=spec[0],
-                    lag_label=_label(spec),
-                    unit=unit,
-                )
-                row["__phrase"], row["__spec"], row["__bin"] = phrase, spec, is_bin
-                if row.get("note") is None:
-                    row["note"] = f"{_ASSOCIATION}; adjusted for the {_trend_word(trend)} and {adjust_f}"
-                    if name == "rest day":
-                        row["note"] += "; mirror of the training-day row (rest day = 1 − training day)"
-                    if name in ("streak length", "weekly frequency"):
-                        row["note"] += "; cumulative driver: the test is approximate (slightly liberal)"
-                out.append(row)
-        for name in ("training day", "daily load"):
-            g = rgroups.get((pid, name))
-            row = _fit_group(
-                g,
-                False,
-                adjust_prior,
-                trend,
-                spline_df,
-                min_days,
-                min_exposure_days,
-                outcome_binary=name == "training day",
-            )
-            row.update(
-                patient_id=pid,
-                direction=REVERSE,
-                driver=name,
-                lag_days=1,
-                lag_label="1",
-                unit=_REVERSE_UNITS[name],
-            )
-            row["__phrase"], row["__spec"], row["__bin"] = None, (1, 1), False
-            row["exposure_days"] = None
-            if row.get("note") is None:
-                row["note"] = f"{_ASSOCIATION}; adjusted for the {_trend_word(trend)} and {adjust_r}"
-            out.append(row)
-
-    # "rest day" repeats the "training day" hypothesis (same p): one test, one q.
-    frame = pl.DataFrame(
-        [(r["patient_id"], None if r["driver"] == "rest day" else r.get("p_value")) for r in out],
-        schema={"patient_id": pl.String, "p_value": pl.Float64},
+    # ---- the rows of the result, in order ---------------------------------------------
+    order = [d for d in _DRIVERS if sessions is not None or d != "load spike"]
+    named = pl.DataFrame(
+        {
+            "driver": order,
+            "__rank": list(range(len(order))),
+            "unit": [_DRIVERS[d][1] for d in order],
+            "__phrase": [_DRIVERS[d][2] for d in order],
+            "__bin": [_DRIVERS[d][0] for d in order],
+        }
+    )
+    pids = pl.DataFrame({"patient_id": patients}, schema={"patient_id": pl.String})
+    dose_rows = pl.DataFrame(
+        [(pid, name, len(order), unit, phrase, False) for (pid, name), (unit, phrase) in meta.items()],
+        schema={
+            "patient_id": pl.String,
+            "driver": pl.String,
+            "__rank": pl.Int64,
+            "unit": pl.String,
+            "__phrase": pl.String,
+            "__bin": pl.Boolean,
+        },
         orient="row",
     )
-    qs = _bh(frame, "patient_id", alpha)["q_value"].to_list()
-    mirror = {
-        (r["patient_id"], r["lag_label"]): q
-        for r, q in zip(out, qs, strict=True)
-        if r["driver"] == "training day" and r["direction"] == FORWARD
-    }
-    for r, q in zip(out, qs, strict=True):
-        if r["driver"] == "rest day" and r.get("p_value") is not None:
-            q = mirror.get((r["patient_id"], r["lag_label"]))
-        r["q_value"] = q
-        r["significant"] = q is not None and q < alpha
-        if r.get("effect") is None:
-            r["sentence"] = f"{_driver_title(r)} was not tested ({r['note'].removeprefix('not tested: ')})."
-        elif r["direction"] == FORWARD:
-            r["sentence"] = _forward_sentence(
-                r["driver"], r["__spec"], r, r["__bin"], r["__phrase"], r["significant"]
-            )
-        else:
-            r["sentence"] = _reverse_sentence(r["driver"], r, r["significant"])
-    return pl.DataFrame(
-        [{k: r.get(k) for k in RELATION_SCHEMA} for r in out], schema=RELATION_SCHEMA, orient="row"
+    lag_rows = pl.DataFrame(
+        {
+            "__spec": list(range(len(specs))),
+            "lag_days": [s[0] for s in specs],
+            "lag_label": [_label(s) for s in specs],
+            "__first": [s[0] for s in specs],
+            "__last": [s[1] for s in specs],
+        },
+        schema={
+            "__spec": pl.Int32,
+            "lag_days": pl.Int64,
+            "lag_label": pl.String,
+            "__first": pl.Int64,
+            "__last": pl.Int64,
+        },
     )
-
-
-def _driver_title(row: dict[str, Any]) -> str:
-    """``"Load spike at lag 1–2"`` / ``"Pain → next-day training day"`` for sentences."""
-    if row["direction"] == REVERSE:
-        return f"Pain → next-day {row['driver']}"
-    return f"{row['driver'][0].upper()}{row['driver'][1:]} at lag {row['lag_label']}"
+    skeleton_f = (
+        pl.concat([pids.join(named, how="cross"), dose_rows], how="diagonal_relaxed")
+        .join(lag_rows, how="cross")
+        .with_columns(direction=pl.lit(FORWARD), __dir=pl.lit(0))
+    )
+    skeleton_r = pids.join(
+        pl.DataFrame(
+            {
+                "driver": ["training day", "daily load"],
+                "__rank": [0, 1],
+                "unit": [_REVERSE_UNITS["training day"], _REVERSE_UNITS["daily load"]],
+            }
+        ),
+        how="cross",
+    ).with_columns(
+        direction=pl.lit(REVERSE),
+        __dir=pl.lit(1),
+        __spec=pl.lit(0, pl.Int32),
+        lag_days=pl.lit(1, pl.Int64),
+        lag_label=pl.lit("1"),
+        __first=pl.lit(1, pl.Int64),
+        __last=pl.lit(1, pl.Int64),
+        __bin=pl.lit(False),
+    )
+    fitted = [
+        _fit_direction(forward, skeleton_f, o, reverse=False),
+        _fit_direction(reverse, skeleton_r, o, reverse=True),
+    ]
+    out = pl.concat(fitted, how="diagonal_relaxed").sort("patient_id", "__dir", "__rank", "driver", "__spec")
+    return _finish(out, o)
 
 
 def _trend_word(trend: str) -> str:
     return "linear time trend" if trend == "linear" else "spline time trend"
 
 
-def _fit_group(
-    g: pl.DataFrame | None,
-    binary: bool,
-    adjust_prior: bool,
-    trend: str,
-    spline_df: int | None,
-    min_days: int,
-    min_exposure_days: int,
-    *,
-    outcome_binary: bool = False,
-) -> dict[str, Any]:
-    """Fit one model; the row's statistics, or nulls and the reason in ``note``."""
-    n = 0 if g is None else g.height
-    row: dict[str, Any] = {"n": n, "exposure_days": None}
-    if g is None or n < min_days:
-        row["note"] = f"not tested: {n} days with both a pain rating and the driver (fewer than {min_days})"
-        return row
-    x = g["__x"].to_numpy().astype(float)
-    y = g["__y"].to_numpy().astype(float)
-    if binary:
-        exposed = int((x > 0).sum())
-        row["exposure_days"] = exposed
-        if exposed < min_exposure_days or n - exposed < min_exposure_days:
-            row["note"] = (
-                f"not tested: {exposed} of {n} days exposed (needs ≥ {min_exposure_days} with and without)"
+def _fit_direction(rows: pl.DataFrame, skeleton: pl.DataFrame, o: _Options, *, reverse: bool) -> pl.DataFrame:
+    """The skeleton rows of one direction with ``n``, ``exposure_days`` and the fitted
+    statistics, or null statistics and the reason in ``__reason``."""
+    keys = ["patient_id", "driver", "__spec"]
+    counts = rows.group_by(keys).agg(
+        n=pl.len().cast(pl.Int64),
+        __exposed=(pl.col("__x") > 0).sum().cast(pl.Int64),
+        __xflat=pl.col("__x").max() == pl.col("__x").min(),
+        __ones=(pl.col("__y") > 0).sum().cast(pl.Int64),
+        __yflat=pl.col("__y").max() == pl.col("__y").min(),
+    )
+    n, exposed, ones, med = pl.col("n"), pl.col("__exposed"), pl.col("__ones"), o.min_exposure_days
+    binary = pl.col("__bin")
+    outcome_binary = pl.lit(reverse) & (pl.col("driver") == "training day")
+    df = skeleton.join(counts, on=keys, how="left").with_columns(n.fill_null(0))
+    df = df.with_columns(
+        exposure_days=pl.when(binary & (n >= o.min_days)).then(exposed),
+        __reason=pl.when(n < o.min_days)
+        .then(
+            pl.format("{} days with both a pain rating and the driver (fewer than {})", n, pl.lit(o.min_days))
+        )
+        .when(binary & ((exposed < med) | (n - exposed < med)))
+        .then(pl.format("{} of {} days exposed (needs ≥ {} with and without)", exposed, n, pl.lit(med)))
+        .when(pl.col("__xflat"))
+        .then(pl.lit("the driver does not vary"))
+        .when(outcome_binary & ((ones < med) | (n - ones < med)))
+        .then(pl.format("training on {} of {} next days (needs ≥ {} of each)", ones, n, pl.lit(med)))
+        .when(pl.col("__yflat"))
+        .then(pl.lit("the outcome does not vary")),
+    )
+    todo = df.filter(pl.col("__reason").is_null()).select(keys).sort(keys).with_row_index("__fit")
+    if todo.is_empty():
+        return df.with_columns(
+            [pl.lit(None, pl.Float64).alias(c) for c in ("effect", "ci_low", "ci_high", "p_value")]
+            + [pl.lit(None, pl.String).alias("method")]
+        )
+    fitted = _fit_rows(rows.join(todo, on=keys, how="inner").sort("__fit", "date"), o, reverse=reverse)
+    return (
+        df.join(todo.join(fitted, on="__fit").drop("__fit"), on=keys, how="left")
+        .with_columns(pl.coalesce("__reason", "__fail").alias("__reason"))
+        .drop("__fail")
+    )
+
+
+def _fit_rows(data: pl.DataFrame, o: _Options, *, reverse: bool) -> pl.DataFrame:
+    """Fit every model of ``data`` (rows sorted by ``__fit`` 0, 1, … and date): one row
+    per fit with ``effect, ci_low, ci_high, p_value, method`` or the reason in ``__fail``."""
+    fit = data["__fit"].to_numpy().astype(np.intp)
+    g = int(fit[-1]) + 1
+    n = np.bincount(fit, minlength=g)
+    days = data["__t"].to_numpy().astype(float)
+    trend_cols, trend_on, df = _trend_columns(fit, days, n, o.trend, o.spline_df)
+    cols = [data["__x"].to_numpy().astype(float)[:, None], trend_cols]
+    on = [np.ones((g, 1), bool), trend_on]
+    if o.adjust_prior:
+        cols.append(data["__prior"].to_numpy().astype(float)[:, None])
+        on.append(np.ones((g, 1), bool))
+    if reverse:
+        wd = data["__weekday"].to_numpy().astype(np.intp) - 1
+        present = np.bincount(fit * 7 + wd, minlength=g * 7).reshape(g, 7) > 0
+        cols.append((wd[:, None] == np.arange(7)).astype(float))
+        on.append(present & (np.arange(7) != present.argmax(axis=1)[:, None]))
+    x = np.column_stack(cols)
+    active = np.column_stack(on)
+    k = 1 + active.sum(axis=1)
+    lags = np.maximum(1, np.minimum(n - 1, np.ceil(1.3 * np.sqrt(n)).astype(np.int64)))
+    nu = np.maximum(1, np.minimum(n - k, np.floor(1.5 * n / lags).astype(np.int64)))
+
+    few = n - k < 2
+    keep = np.flatnonzero(~few)
+    b = var_ols = var_hac = np.full(g, np.nan)
+    full = np.zeros(g, bool)
+    if keep.size:
+        rows = ~few[fit]
+        renum = np.cumsum(~few) - 1
+        res = _bo.fit_slopes(
+            renum[fit[rows]], data["__y"].to_numpy().astype(float)[rows], x[rows], active[keep], lags[keep]
+        )
+        b, var_ols, var_hac = b.copy(), var_ols.copy(), var_hac.copy()
+        b[keep], var_ols[keep], var_hac[keep], full[keep] = res.b, res.var_ols, res.var_hac, res.full_rank
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_ols, se_hac = np.sqrt(var_ols), np.sqrt(var_hac)
+        q = (1 + _LEVEL) / 2
+        half_hac = stats.t.ppf(q, nu) * se_hac
+        half_ols = stats.t.ppf(q, np.maximum(n - k, 1)) * se_ols
+        hac = half_hac >= half_ols
+        half = np.where(hac, half_hac, half_ols)
+        p = np.where(
+            hac,
+            2 * stats.t.sf(np.abs(b) / se_hac, nu),
+            2 * stats.t.sf(np.abs(b) / se_ols, np.maximum(n - k, 1)),
+        )
+        perfect = ~(np.isfinite(se_ols) & np.isfinite(se_hac)) | (
+            np.maximum(se_ols, se_hac) <= 1e-12 * np.maximum(1.0, np.abs(b))
+        )
+    fail = np.full(g, None, dtype=object)
+    fail[full & perfect] = "perfect fit: no residual variation to judge the driver against"
+    fail[~full] = "driver is collinear with the time trend or the adjustment (nothing left to compare)"
+    fail[few] = [
+        f"too few days for the model ({a} days, {c} parameters)" for a, c in zip(n[few], k[few], strict=True)
+    ]
+    ok = fail == None  # noqa: E711 (elementwise)
+    trend_desc = (
+        pl.lit("linear trend")
+        if o.trend == "linear"
+        else pl.format("natural-spline trend ({} df)", pl.col("__df"))
+    )
+    test = (
+        pl.when(pl.col("__hac"))
+        .then(pl.format("Newey-West HAC SE (Bartlett, maxlags={}), t({})", "__lags", "__nu"))
+        .otherwise(pl.format("conventional OLS SE (larger than HAC, maxlags={}), t({})", "__lags", "__dfres"))
+    )
+    prior = " and prior adjustment" if o.adjust_prior else ""
+    out = pl.DataFrame(
+        {
+            "__fit": np.arange(g, dtype=np.uint32),
+            "effect": b,
+            "ci_low": b - half,
+            "ci_high": b + half,
+            "p_value": p,
+            "__hac": hac,
+            "__lags": lags,
+            "__nu": nu,
+            "__dfres": n - k,
+            "__df": df,
+            "__ok": ok.astype(bool),
+            "__fail": pl.Series(fail.tolist(), dtype=pl.String),
+        }
+    )
+    stat = ["effect", "ci_low", "ci_high", "p_value"]
+    return out.select(
+        "__fit",
+        *[pl.when("__ok").then(pl.col(c)).alias(c) for c in stat],
+        pl.when("__ok").then(pl.format("OLS with {}{}; {}", trend_desc, pl.lit(prior), test)).alias("method"),
+        "__fail",
+    )
+
+
+def _finish(out: pl.DataFrame, o: _Options) -> pl.DataFrame:
+    """Notes, q-values, significance and sentences of the fitted rows, in the schema."""
+    adjust_f = "pain the day before the exposure" if o.adjust_prior else "nothing beyond the trend"
+    adjust_r = "the weekday and the day's own training" if o.adjust_prior else "the weekday"
+    forward = pl.col("direction") == FORWARD
+    driver = pl.col("driver")
+    base = f"{_ASSOCIATION}; adjusted for the {_trend_word(o.trend)} and "
+    tested_note = (
+        pl.when(forward)
+        .then(
+            pl.lit(base + adjust_f)
+            + pl.when(driver == "rest day")
+            .then(pl.lit("; mirror of the training-day row (rest day = 1 − training day)"))
+            .when(driver.is_in(["streak length", "weekly frequency"]))
+            .then(pl.lit("; cumulative driver: the test is approximate (slightly liberal)"))
+            .otherwise(pl.lit(""))
+        )
+        .otherwise(pl.lit(base + adjust_r))
+    )
+    out = out.with_columns(
+        note=pl.when(pl.col("__reason").is_not_null())
+        .then(pl.lit("not tested: ") + pl.col("__reason"))
+        .otherwise(tested_note),
+        exposure_days=pl.when(forward).then(pl.col("exposure_days")),
+    )
+    # "rest day" repeats the "training day" hypothesis (same p): one test, one q.
+    rest = forward & (driver == "rest day")
+    qs = _bh(
+        out.select("patient_id", pl.when(rest).then(None).otherwise(pl.col("p_value")).alias("p_value")),
+        "patient_id",
+    )["q_value"]
+    out = out.with_columns(qs)
+    mirror = out.filter(forward & (driver == "training day")).select(
+        "patient_id", "lag_label", pl.col("q_value").alias("__mq")
+    )
+    out = (
+        out.join(mirror, on=["patient_id", "lag_label"], how="left", maintain_order="left")
+        .with_columns(
+            q_value=pl.when(rest & pl.col("p_value").is_not_null()).then("__mq").otherwise("q_value")
+        )
+        .with_columns(significant=pl.col("q_value").is_not_null() & (pl.col("q_value") < o.alpha))
+    )
+    sentences = []
+    for direction, name, first, last, label, effect, lo, hi, q, sig, is_bin, phrase, note in out.select(
+        "direction",
+        "driver",
+        "__first",
+        "__last",
+        "lag_label",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "q_value",
+        "significant",
+        "__bin",
+        "__phrase",
+        "note",
+    ).iter_rows():
+        if effect is None:
+            title = (
+                f"Pain → next-day {name}"
+                if direction == REVERSE
+                else f"{name[0].upper()}{name[1:]} at lag {label}"
             )
-            return row
-    if np.ptp(x) == 0.0:
-        row["note"] = "not tested: the driver does not vary"
-        return row
-    if outcome_binary:
-        ones = int((y > 0).sum())
-        if ones < min_exposure_days or n - ones < min_exposure_days:
-            row["note"] = (
-                f"not tested: training on {ones} of {n} next days (needs ≥ {min_exposure_days} of each)"
-            )
-            return row
-    if np.ptp(y) == 0.0:
-        row["note"] = "not tested: the outcome does not vary"
-        return row
-    terms, trend_desc = _trend_terms(g["__t"].to_numpy().astype(float), trend, spline_df)
-    cols = [np.ones(n), x, terms]
-    if adjust_prior:
-        cols.append(g["__prior"].to_numpy().astype(float))
-    if "__weekday" in g.columns:
-        wd = g["__weekday"].to_numpy()
-        cols += [(wd == d).astype(float) for d in np.unique(wd)[1:]]
-    fit = _ols_infer(y, np.column_stack(cols))
-    if isinstance(fit, str):
-        row["note"] = f"not tested: {fit}"
-        return row
-    fit["method"] = f"OLS with {trend_desc}{' and prior adjustment' if adjust_prior else ''}; {fit['method']}"
-    row.update(fit)
-    return row
+            sentences.append(f"{title} was not tested ({note.removeprefix('not tested: ')}).")
+            continue
+        fit = {"effect": effect, "ci_low": lo, "ci_high": hi, "q_value": q}
+        if direction == FORWARD:
+            sentences.append(_forward_sentence(name, (first, last), fit, is_bin, phrase, sig))
+        else:
+            sentences.append(_reverse_sentence(name, fit, sig))
+    return out.with_columns(sentence=pl.Series(sentences, dtype=pl.String)).select(
+        [pl.col(c).cast(t) for c, t in RELATION_SCHEMA.items()]
+    )
 
 
 def significant_sentences(relations: Any) -> list[str]:
@@ -1201,7 +1445,7 @@ def rest_and_strength(
         [{"patient_id": r["patient_id"], "p_value": r.get("p_value")} for r in rows],
         schema={"patient_id": pl.String, "p_value": pl.Float64},
     )
-    for r, q in zip(rows, _bh(frame, "patient_id", alpha)["q_value"].to_list(), strict=True):
+    for r, q in zip(rows, _bh(frame, "patient_id")["q_value"].to_list(), strict=True):
         r["q_value"] = q
         r["significant"] = q is not None and q < alpha
         r["sentence"] = _rest_sentence(r)

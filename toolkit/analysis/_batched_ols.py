@@ -1,0 +1,222 @@
+"""Many small OLS fits at once: one slope with its conventional and Newey–West HAC variance.
+
+:func:`toolkit.analysis.relations.relations` fits about 47 regressions per patient (a
+10,000-patient cohort: ~470,000 fits of 20–365 rows and 4–11 columns). statsmodels fits
+one model per call (about 1 ms each with HAC standard errors); no library batches
+hundreds of thousands of small regressions with their HAC variances, so this module does
+it by hand in numpy and reproduces exactly what
+
+    ``sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": S})``
+
+reports for one coefficient (``tests/analysis/test_batched_ols.py`` checks it against
+statsmodels on ordinary and degenerate designs):
+
+* the OLS estimate ``b = (X'X)⁻¹X'y`` and the conventional variance
+  ``s²·[(X'X)⁻¹]_jj`` with ``s² = Σu²/(n − k)``;
+* the Newey–West (1987, Econometrica 55:703) HAC variance ``[(X'X)⁻¹ Ŝ (X'X)⁻¹]_jj``
+  with the Bartlett kernel ``Ŝ = Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t h_t h_{t−l}'``,
+  ``h_t = x_t u_t`` — statsmodels ``sandwich_covariance.cov_hac`` (``S_hac_simple``),
+  which ``OLS.fit(cov_type="HAC")`` calls *without* the ``n/(n − k)`` small-sample
+  correction (its ``use_correction`` defaults to False);
+* the rank decision of ``np.linalg.matrix_rank(X)`` (singular values below
+  ``σ_max·max(n, k)·eps`` count as zero).
+
+How. Rows of all fits are stacked (sorted by fit, then time). Per fit the non-intercept
+columns are centred (this drops the intercept and conditions the normal equations well),
+``X_c'X_c`` and ``X_c'y`` are accumulated with ``np.bincount`` and the small systems are
+inverted as one stacked ``(fits, m, m)`` array. Only row ``j`` of the sandwich is needed,
+so the scores collapse to one number per row, ``z_t = u_t · [(X'X)⁻¹x_t]_j``, and the
+Bartlett sum ``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` equals
+``Σ_w (Σ_{t∈w} z_t)² / (S + 1)`` over every window ``w`` of ``S + 1`` consecutive
+rows (partial windows at both ends included): one cumulative sum per fit instead of a
+loop over lags. Designs whose column-scaled ``X'X`` is badly conditioned (minimum
+eigenvalue below ``1e-6``, or column norms spanning more than six orders of magnitude)
+take the exact route instead: an SVD of the padded design, as ``matrix_rank`` and
+statsmodels' ``pinv`` do, so collinear designs are recognised exactly as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SlopeFits", "fit_slopes"]
+
+_COND_LIMIT = 1e-6
+_SCALE_LIMIT = 1e-6
+
+
+@dataclass(frozen=True)
+class SlopeFits:
+    """Per fit (arrays of length ``n_fits``): ``b`` the slope of the tested column,
+    ``var_ols`` its conventional and ``var_hac`` its Newey–West variance, ``n`` the rows,
+    ``k`` the parameters (intercept included) and ``full_rank`` (False: collinear
+    design, the other values are NaN)."""
+
+    b: np.ndarray
+    var_ols: np.ndarray
+    var_hac: np.ndarray
+    n: np.ndarray
+    k: np.ndarray
+    full_rank: np.ndarray
+
+
+def fit_slopes(
+    fit: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    active: np.ndarray,
+    maxlags: np.ndarray,
+) -> SlopeFits:
+    """OLS of ``y`` on an intercept and the active columns of ``x``, per fit.
+
+    Parameters
+    ----------
+    fit
+        ``(N,)`` int: the fit of every row, ``0 … n_fits − 1``, non-decreasing (rows of a
+        fit are contiguous and in time order; lags count rows).
+    y
+        ``(N,)`` float outcome.
+    x
+        ``(N, m)`` float regressors without the intercept; column 0 is the one tested.
+    active
+        ``(n_fits, m)`` bool: the columns in each fit's design (column 0 must be active).
+        Inactive columns are ignored.
+    maxlags
+        ``(n_fits,)`` int: Newey–West truncation lag ``S`` of each fit (0 ≤ S < n).
+
+    Returns
+    -------
+    SlopeFits
+        Fits need ``n − k ≥ 1``; the caller excludes smaller ones.
+    """
+    fit = np.asarray(fit, dtype=np.intp)
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    active = np.asarray(active, dtype=bool)
+    maxlags = np.asarray(maxlags, dtype=np.intp)
+    g, m = active.shape
+    n = np.bincount(fit, minlength=g)
+    k = 1 + active.sum(axis=1)
+    x = np.where(active[fit], x, 0.0)
+
+    # ---- centred normal equations --------------------------------------------------------
+    means = np.column_stack([np.bincount(fit, x[:, c], g) for c in range(m)]) / n[:, None]
+    xc = x - means[fit]
+    yc = y - (np.bincount(fit, y, g) / n)[fit]
+    gram = np.empty((g, m, m))
+    for a in range(m):
+        for c in range(a, m):
+            gram[:, a, c] = gram[:, c, a] = np.bincount(fit, xc[:, a] * xc[:, c], g)
+    xty = np.column_stack([np.bincount(fit, xc[:, c] * yc, g) for c in range(m)])
+
+    # ---- conditioning of the raw design [1, x] (column-scaled), from the centred Gram -----
+    raw = np.empty((g, m + 1, m + 1))
+    raw[:, 0, 0] = n
+    raw[:, 0, 1:] = raw[:, 1:, 0] = n[:, None] * means
+    raw[:, 1:, 1:] = gram + n[:, None, None] * means[:, :, None] * means[:, None, :]
+    on = np.column_stack([np.ones(g, bool), active])
+    norms = np.sqrt(np.where(on, np.diagonal(raw, axis1=1, axis2=2), 1.0))
+    scaled = raw / norms[:, :, None] / norms[:, None, :]
+    scaled = np.where(on[:, :, None] & on[:, None, :], scaled, np.eye(m + 1))
+    with np.errstate(invalid="ignore"):
+        smallest = np.linalg.eigvalsh(scaled)[:, 0]
+        spread = np.where(on, norms, np.inf).min(axis=1) / np.where(on, norms, 0.0).max(axis=1)
+    exact = ~((smallest >= _COND_LIMIT) & (spread >= _SCALE_LIMIT))
+
+    # ---- well-conditioned fits: solve the centred system ---------------------------------
+    d = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
+    d = np.where(active & ~exact[:, None] & (d > 0), d, 1.0)
+    sg = gram / d[:, :, None] / d[:, None, :]
+    sg = np.where(active[:, :, None] & active[:, None, :] & ~exact[:, None, None], sg, np.eye(m))
+    inv = np.linalg.inv(sg) / d[:, :, None] / d[:, None, :]
+    inv = np.where(active[:, :, None] & active[:, None, :], inv, 0.0)
+    coef = np.einsum("gab,gb->ga", inv, xty)
+    u = yc - np.einsum("nc,nc->n", xc, coef[fit])
+    w = np.einsum("nc,nc->n", xc, inv[fit, :, 0])
+    b = coef[:, 0]
+    a_jj = inv[:, 0, 0]
+    full = np.ones(g, bool)
+
+    # ---- badly conditioned fits: the exact route (SVD, as matrix_rank and pinv) ----------
+    if exact.any():
+        b, a_jj, full, u, w = _exact(fit, y, x, active, n, exact, b, a_jj, full, u, w)
+
+    rss = np.bincount(fit, u * u, g)
+    var_ols = rss / (n - k) * a_jj
+    var_hac = _bartlett(fit, u * w, n, maxlags)
+    nan = ~full
+    return SlopeFits(
+        b=np.where(nan, np.nan, b),
+        var_ols=np.where(nan, np.nan, var_ols),
+        var_hac=np.where(nan, np.nan, var_hac),
+        n=n,
+        k=k,
+        full_rank=full,
+    )
+
+
+def _bartlett(fit: np.ndarray, z: np.ndarray, n: np.ndarray, maxlags: np.ndarray) -> np.ndarray:
+    """``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` per fit, as the sum of squared
+    moving sums of ``S + 1`` rows (windows overhanging either end included) / ``(S + 1)``."""
+    g = n.size
+    lead = int(maxlags.max()) + 1
+    width = lead + int(n.max()) + lead
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    pos = np.arange(fit.size) - starts[fit]
+    padded = np.zeros((g, width))
+    padded[fit, lead + pos] = z
+    csum = np.cumsum(padded, axis=1)
+    back = np.arange(lead, width)[None, :] - (maxlags + 1)[:, None]
+    windows = csum[:, lead:] - np.take_along_axis(csum, back, axis=1)
+    return np.einsum("gw,gw->g", windows, windows) / (maxlags + 1)
+
+
+def _exact(
+    fit: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    active: np.ndarray,
+    n: np.ndarray,
+    exact: np.ndarray,
+    b: np.ndarray,
+    a_jj: np.ndarray,
+    full: np.ndarray,
+    u: np.ndarray,
+    w: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Redo the ``exact`` fits by an SVD of the raw design ``[1, active columns]``, padded
+    with zero rows (which change no singular value), one stack per column count."""
+    b, a_jj, full, u, w = b.copy(), a_jj.copy(), full.copy(), u.copy(), w.copy()
+    eps = np.finfo(float).eps
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    rows_of = np.flatnonzero(exact[fit])
+    counts = active.sum(axis=1)
+    for kk in np.unique(counts[exact]):
+        fits = np.flatnonzero(exact & (counts == kk))
+        sel = rows_of[np.isin(fit[rows_of], fits)]
+        local = np.searchsorted(fits, fit[sel])
+        pos = sel - starts[fit[sel]]
+        # active columns first, in order (column 0, the tested one, stays first)
+        order = np.argsort(~active[fits], axis=1, kind="stable")[:, :kk]
+        design = np.zeros((fits.size, int(n[fits].max()), kk + 1))
+        design[local, pos, 0] = 1.0
+        design[local, pos, 1:] = np.take_along_axis(x[sel], order[local], axis=1)
+        yy = np.zeros((fits.size, design.shape[1]))
+        yy[local, pos] = y[sel]
+        uu, s, vt = np.linalg.svd(design, full_matrices=False)
+        tol = s.max(axis=1) * np.maximum(n[fits], kk + 1) * eps
+        ok = (s > tol[:, None]).all(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            row = vt[:, :, 1] / s  # row 1 (the tested column) of V·diag(1/s)
+            pinv_row = np.einsum("gi,gti->gt", row, uu)  # row 1 of pinv(X), per time
+            fitted = np.einsum("gti,gi->gt", uu, np.einsum("gti,gt->gi", uu, yy))
+            b[fits] = np.einsum("gt,gt->g", pinv_row, yy)
+            a_jj[fits] = (row * row).sum(axis=1)
+        full[fits] = ok
+        u[sel] = (yy - fitted)[local, pos]
+        w[sel] = pinv_row[local, pos]
+    u = np.where(full[fit], u, 0.0)
+    w = np.where(full[fit], w, 0.0)
+    return b, a_jj, full, u, w
