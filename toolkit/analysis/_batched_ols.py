@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SlopeFits", "fit_slopes"]
+__all__ = ["SlopeFits", "fit_slopes", "fit_slopes_shared"]
 
 _COND_LIMIT = 1e-6
 _SCALE_LIMIT = 1e-6
@@ -110,29 +110,7 @@ def fit_slopes(
         for c in range(a, m):
             gram[:, a, c] = gram[:, c, a] = np.bincount(fit, xc[:, a] * xc[:, c], g)
     xty = np.column_stack([np.bincount(fit, xc[:, c] * yc, g) for c in range(m)])
-
-    # ---- conditioning of the raw design [1, x] (column-scaled), from the centred Gram -----
-    raw = np.empty((g, m + 1, m + 1))
-    raw[:, 0, 0] = n
-    raw[:, 0, 1:] = raw[:, 1:, 0] = n[:, None] * means
-    raw[:, 1:, 1:] = gram + n[:, None, None] * means[:, :, None] * means[:, None, :]
-    on = np.column_stack([np.ones(g, bool), active])
-    norms = np.sqrt(np.where(on, np.diagonal(raw, axis1=1, axis2=2), 1.0))
-    scaled = raw / norms[:, :, None] / norms[:, None, :]
-    scaled = np.where(on[:, :, None] & on[:, None, :], scaled, np.eye(m + 1))
-    with np.errstate(invalid="ignore"):
-        smallest = np.linalg.eigvalsh(scaled)[:, 0]
-        spread = np.where(on, norms, np.inf).min(axis=1) / np.where(on, norms, 0.0).max(axis=1)
-    exact = ~((smallest >= _COND_LIMIT) & (spread >= _SCALE_LIMIT))
-
-    # ---- well-conditioned fits: solve the centred system ---------------------------------
-    d = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
-    d = np.where(active & ~exact[:, None] & (d > 0), d, 1.0)
-    sg = gram / d[:, :, None] / d[:, None, :]
-    sg = np.where(active[:, :, None] & active[:, None, :] & ~exact[:, None, None], sg, np.eye(m))
-    inv = np.linalg.inv(sg) / d[:, :, None] / d[:, None, :]
-    inv = np.where(active[:, :, None] & active[:, None, :], inv, 0.0)
-    coef = np.einsum("gab,gb->ga", inv, xty)
+    exact, coef, inv = _solve(n.astype(float), means, gram, xty, active)
     u = yc - np.einsum("nc,nc->n", xc, coef[fit])
     w = np.einsum("nc,nc->n", xc, inv[fit, :, 0])
     b = coef[:, 0]
@@ -145,7 +123,8 @@ def fit_slopes(
 
     rss = np.bincount(fit, u * u, g)
     var_ols = rss / (n - k) * a_jj
-    var_hac = _bartlett(fit, u * w, n, maxlags)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    var_hac = _bartlett(fit, np.arange(fit.size) - starts[fit], u * w, n, maxlags)
     nan = ~full
     return SlopeFits(
         b=np.where(nan, np.nan, b),
@@ -157,14 +136,171 @@ def fit_slopes(
     )
 
 
-def _bartlett(fit: np.ndarray, z: np.ndarray, n: np.ndarray, maxlags: np.ndarray) -> np.ndarray:
-    """``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` per fit, as the sum of squared
-    moving sums of ``S + 1`` rows (windows overhanging either end included) / ``(S + 1)``."""
+def _solve(
+    n: np.ndarray, means: np.ndarray, gram: np.ndarray, xty: np.ndarray, active: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centred normal equations of many fits: ``(exact, coef, inv)``.
+
+    ``n`` rows, raw column ``means`` ``(fits, m)``, centred ``gram`` ``(fits, m, m)`` and
+    ``xty`` ``(fits, m)``. ``exact`` marks fits whose column-scaled raw ``[1, x]'[1, x]``
+    is badly conditioned (their ``coef`` and ``inv`` are placeholders); ``coef`` are the
+    slopes, ``inv`` the inverse of the centred Gram matrix (zero on inactive columns).
+    """
+    g, m = active.shape
+    raw = np.empty((g, m + 1, m + 1))
+    raw[:, 0, 0] = n
+    raw[:, 0, 1:] = raw[:, 1:, 0] = n[:, None] * means
+    raw[:, 1:, 1:] = gram + n[:, None, None] * means[:, :, None] * means[:, None, :]
+    on = np.column_stack([np.ones(g, bool), active])
+    diag = np.diagonal(raw, axis1=1, axis2=2)
+    bad = (on & ~(diag > 0)).any(axis=1)  # an active column of zeros (or NaN)
+    norms = np.sqrt(np.where(on & (diag > 0), diag, 1.0))
+    scaled = raw / norms[:, :, None] / norms[:, None, :]
+    keep = on[:, :, None] & on[:, None, :] & ~bad[:, None, None]
+    scaled = np.where(keep, scaled, np.eye(m + 1))
+    smallest = np.linalg.eigvalsh(scaled)[:, 0]
+    spread = np.where(on, norms, np.inf).min(axis=1) / np.where(on, norms, 0.0).max(axis=1)
+    exact = bad | ~((smallest >= _COND_LIMIT) & (spread >= _SCALE_LIMIT))
+
+    d = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
+    d = np.where(active & ~exact[:, None] & (d > 0), d, 1.0)
+    sg = gram / d[:, :, None] / d[:, None, :]
+    sg = np.where(active[:, :, None] & active[:, None, :] & ~exact[:, None, None], sg, np.eye(m))
+    inv = np.linalg.inv(sg) / d[:, :, None] / d[:, None, :]
+    inv = np.where(active[:, :, None] & active[:, None, :], inv, 0.0)
+    coef = np.einsum("gab,gb->ga", inv, xty)
+    return exact, coef, inv
+
+
+def fit_slopes_shared(
+    y: np.ndarray, x: np.ndarray, shared: np.ndarray, mask: np.ndarray, maxlags: np.ndarray, use: np.ndarray
+) -> SlopeFits:
+    """Blocks of fits that share every column but the tested one.
+
+    Fit ``(b, d)`` regresses ``y[b, t]`` on an intercept, ``x[b, t, d]`` (tested) and
+    ``shared[b, t, :]`` over the rows ``t`` with ``mask[b, t, d]`` (in time order; lags
+    count rows). The moments of all ``D`` fits of a block come from one matrix product
+    with the mask, and the residuals are formed on the ``(blocks, T, D)`` grid, so no
+    row is copied per fit.
+
+    Parameters
+    ----------
+    y
+        ``(B, T)`` outcome (any value where no fit uses the row).
+    x
+        ``(B, T, D)`` tested column of each fit (any value where masked out).
+    shared
+        ``(B, T, q)`` other columns (any value where no fit uses the row).
+    mask
+        ``(B, T, D)`` bool: rows of each fit.
+    maxlags
+        ``(B, D)`` int: Newey–West truncation lag of each fit (≥ 1).
+    use
+        ``(B, D)`` bool: the fits wanted; each needs ``n − (q + 2) ≥ 1`` rows. The others
+        are NaN.
+
+    Returns
+    -------
+    SlopeFits
+        Arrays of shape ``(B·D,)`` in ``(b, d)`` order.
+    """
+    mask = mask & use[:, None, :]
+    nb, nt, nd = x.shape
+    q = shared.shape[2]
+    m = q + 1
+    mf = mask.astype(float)
+    base = mask.any(axis=2)
+    # shift every column by a block (x: a fit) mean so the moments below lose no digits
+    rows_b = np.maximum(base.sum(axis=1), 1)[:, None]
+    y_shift = np.where(base, y, 0.0).sum(axis=1) / rows_b[:, 0]
+    s_shift = np.where(base[:, :, None], shared, 0.0).sum(axis=1) / rows_b
+    n = mf.sum(axis=1)  # (B, D)
+    x_shift = np.where(mask, x, 0.0).sum(axis=1) / np.maximum(n, 1.0)
+    yv = np.where(base, y - y_shift[:, None], 0.0)
+    sv = np.where(base[:, :, None], shared - s_shift[:, None, :], 0.0)
+    xv = np.where(mask, x - x_shift[:, None, :], 0.0)
+    z = np.concatenate([base[:, :, None].astype(float), sv, yv[:, :, None]], axis=2)  # 1, shared, y
+    pairs = [(a, c) for a in range(q + 2) for c in range(a, q + 2)]
+    prods = np.stack([z[:, :, a] * z[:, :, c] for a, c in pairs], axis=2)
+    mzz = np.matmul(mf.transpose(0, 2, 1), prods)  # (B, D, pairs)
+    mxz = np.matmul(xv.transpose(0, 2, 1), z)  # (B, D, q + 2)
+    mxx = np.einsum("btd,btd->bd", xv, xv)
+
+    # moments over [1, x, shared, y] per fit
+    cols = q + 3
+    mom = np.empty((nb, nd, cols, cols))
+    zi = [0, *range(2, q + 3)]  # positions of 1, shared, y among the moment columns
+    for (a, c), v in zip(pairs, np.moveaxis(mzz, 2, 0), strict=True):
+        mom[:, :, zi[a], zi[c]] = mom[:, :, zi[c], zi[a]] = v
+    for a in range(q + 2):
+        mom[:, :, 1, zi[a]] = mom[:, :, zi[a], 1] = mxz[:, :, a]
+    mom[:, :, 1, 1] = mxx
+    g = nb * nd
+    mom = mom.reshape(g, cols, cols)
+    nn = mom[:, 0, 0]
+    mean = mom[:, 0, 1:] / np.maximum(nn, 1.0)[:, None]  # x, shared, y (shifted)
+    cen = mom[:, 1:, 1:] - nn[:, None, None] * mean[:, :, None] * mean[:, None, :]
+    gram, xty = cen[:, :m, :m], cen[:, :m, m]
+    raw_means = mean[:, :m] + np.concatenate([x_shift.reshape(g, 1), np.repeat(s_shift, nd, axis=0)], axis=1)
+    active = np.ones((g, m), bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact, coef, inv = _solve(nn, raw_means, gram, xty, active)
+    wanted = use.reshape(g)
+    exact &= wanted
+
+    # residuals u and influence weights w of the tested slope, on the grid
+    coef4, inv4, mean4 = (a.reshape(nb, nd, -1) for a in (coef, inv[:, 0, :], mean))
+    c0 = mean4[:, :, m] - np.einsum("bdc,bdc->bd", coef4, mean4[:, :, :m])
+    a0 = -np.einsum("bdc,bdc->bd", inv4, mean4[:, :, :m])
+    u = yv[:, :, None] - c0[:, None, :] - coef4[:, None, :, 0] * xv
+    w = a0[:, None, :] + inv4[:, None, :, 0] * xv
+    for s in range(q):
+        u -= coef4[:, None, :, s + 1] * sv[:, :, s, None]
+        w += inv4[:, None, :, s + 1] * sv[:, :, s, None]
+    u = np.where(mask, u, 0.0)
+    rss = np.einsum("btd,btd->bd", u, u).reshape(g)
+    zz = (u * w).transpose(0, 2, 1).reshape(g, nt)
+    f_idx, t_idx = np.nonzero(mask.transpose(0, 2, 1).reshape(g, nt))
+    counts = np.bincount(f_idx, minlength=g)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    var_hac = _bartlett(
+        f_idx, np.arange(f_idx.size) - starts[f_idx], zz[f_idx, t_idx], counts, maxlags.reshape(g)
+    )
+    k = np.full(g, m + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_ols = rss / (nn - k) * inv[:, 0, 0]
+    b = coef[:, 0]
+    full = np.ones(g, bool)
+    if exact.any():
+        # redo them one row per observation, where fit_slopes takes its exact route
+        sel = np.flatnonzero(exact)
+        mk = mask.transpose(0, 2, 1).reshape(g, nt)[sel]
+        fi, ti = np.nonzero(mk)
+        bi, di = np.divmod(sel[fi], nd)
+        cols_x = np.column_stack([x[bi, ti, di], shared[bi, ti]])
+        redo = fit_slopes(fi, y[bi, ti], cols_x, np.ones((sel.size, m), bool), maxlags.reshape(g)[sel])
+        b, var_ols, var_hac, full = b.copy(), var_ols.copy(), var_hac.copy(), full.copy()
+        b[sel], var_ols[sel], var_hac[sel], full[sel] = redo.b, redo.var_ols, redo.var_hac, redo.full_rank
+    nan = ~(full & wanted)
+    return SlopeFits(
+        b=np.where(nan, np.nan, b),
+        var_ols=np.where(nan, np.nan, var_ols),
+        var_hac=np.where(nan, np.nan, var_hac),
+        n=nn.astype(np.int64),
+        k=k,
+        full_rank=full,
+    )
+
+
+def _bartlett(
+    fit: np.ndarray, pos: np.ndarray, z: np.ndarray, n: np.ndarray, maxlags: np.ndarray
+) -> np.ndarray:
+    """``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` per fit (``z`` at row ``pos`` of
+    fit ``fit``), as the sum of squared moving sums of ``S + 1`` rows (windows overhanging
+    either end included) divided by ``S + 1``."""
     g = n.size
     lead = int(maxlags.max()) + 1
     width = lead + int(n.max()) + lead
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-    pos = np.arange(fit.size) - starts[fit]
     padded = np.zeros((g, width))
     padded[fit, lead + pos] = z
     csum = np.cumsum(padded, axis=1)

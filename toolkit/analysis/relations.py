@@ -338,8 +338,8 @@ def _trend_columns(
 
 
 def _base_drivers(load: pl.DataFrame) -> pl.DataFrame:
-    """Long frame ``patient_id, date, driver, value`` of the day-level drivers (null when
-    the day is unlogged)."""
+    """Frame ``patient_id, date`` and one column per day-level driver (null when the day
+    is unlogged)."""
     logged = pl.col("logged").fill_null(False)
     on = pl.when(logged)
     load = load.sort("patient_id", "date").with_columns(
@@ -358,7 +358,7 @@ def _base_drivers(load: pl.DataFrame) -> pl.DataFrame:
         on.then(pl.col("streak_days")).alias("streak length"),
         pl.when(pl.col("__wn") == 7).then(pl.col("__wsum")).alias("weekly frequency"),
     )
-    return wide.unpivot(index=["patient_id", "date"], variable_name="driver", value_name="value")
+    return wide
 
 
 def _spike_driver(load: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
@@ -461,40 +461,6 @@ def _exercise_drivers(
         else:
             meta[(pid, f"{name} dose")] = (f"per set of {name}", f"set of {name}")
     return out, meta
-
-
-def _windowed(drivers: pl.DataFrame, spec: tuple[int, int], binary: set[str]) -> pl.DataFrame:
-    """Driver value over days ``t − last … t − first``, dated at the outcome day ``t``.
-
-    A single lag is the day's value; a window is the maximum (binary drivers: exposed on
-    any day of it) or the mean (continuous drivers) and is null unless every day of the
-    window has a value.
-    """
-    first, last = spec
-    df = drivers
-    if last > first:
-        width = last - first + 1
-        df = (
-            drivers.sort("patient_id", "driver", "date")
-            .with_columns(
-                __n=pl.col("value")
-                .is_not_null()
-                .cast(pl.Int64)
-                .rolling_sum_by("date", f"{width}d")
-                .over("patient_id", "driver"),
-                __max=pl.col("value").rolling_max_by("date", f"{width}d").over("patient_id", "driver"),
-                __mean=pl.col("value").rolling_mean_by("date", f"{width}d").over("patient_id", "driver"),
-            )
-            .select(
-                "patient_id",
-                "date",
-                "driver",
-                pl.when(pl.col("__n") == width)
-                .then(pl.when(pl.col("driver").is_in(sorted(binary))).then("__max").otherwise("__mean"))
-                .alias("value"),
-            )
-        )
-    return df.with_columns(pl.col("date") + pl.duration(days=first))
 
 
 # --------------------------------------------------------------------------------------
@@ -925,258 +891,392 @@ def _relations_of(
     doses: pl.DataFrame | None,
     o: _Options,
 ) -> pl.DataFrame:
-    """:func:`relations` of a few patients (sorted), all inputs already checked."""
-    specs = o.specs
-    # ---- drivers (long: patient_id, date, driver, value) -----------------------------
-    parts = [_base_drivers(load)]
-    if sessions is not None:
-        parts.append(_spike_driver(load, sessions))
+    """:func:`relations` of a few patients (sorted), all inputs already checked.
+
+    Everything happens on day grids: ``pain[p, t]`` over each patient's calendar from the
+    first to the last rating (``t`` = days since the first rating, the trend variable)
+    and ``drivers[p, _OFF + t, d]`` from ``_OFF`` days before it (NaN: no value).
+    """
+    n_p = len(patients)
+    ids = pl.DataFrame(
+        {"patient_id": patients, "__p": np.arange(n_p)}, schema={"patient_id": pl.String, "__p": pl.Int64}
+    )
+    rated = pain.join(ids, on="patient_id").select(
+        "__p", pl.col("date").cast(pl.Int64).alias("__d"), "pain_mean"
+    )
+    pp, pd_ = rated["__p"].to_numpy(), rated["__d"].to_numpy()
+    first = np.full(n_p, np.iinfo(np.int64).max)
+    last = np.full(n_p, np.iinfo(np.int64).min)
+    np.minimum.at(first, pp, pd_)
+    np.maximum.at(last, pp, pd_)
+    days = int((last - first).max()) + 1
+    y = np.full((n_p, days), np.nan)
+    y[pp, pd_ - first[pp]] = rated["pain_mean"].to_numpy()
+
+    # ---- drivers on the grid ------------------------------------------------------------
+    order = [d for d in _DRIVERS if sessions is not None or d != "load spike"]
     meta: dict[tuple[str, str], tuple[str, str]] = {}
+    dose_values = None
     if doses is not None:
         dose_values, meta = _exercise_drivers(load, doses, o.main_exercises)
-        parts.append(dose_values)
-    drivers = pl.concat([p.cast({"value": pl.Float64}) for p in parts])
-    binary = {name for name, (is_bin, _, _) in _DRIVERS.items() if is_bin}
+    slots: dict[str, list[str]] = {}
+    for pid, name in sorted(meta):
+        slots.setdefault(pid, []).append(name)
+    n_d = len(order) + max((len(v) for v in slots.values()), default=0)
+    width = _OFF + days + 1
+    grid = np.full((n_p, width, n_d), np.nan)
 
-    # ---- outcome, trend and prior pain ------------------------------------------------
-    first_day = pain.group_by("patient_id").agg(pl.col("date").min().alias("__first"))
-    pain = pain.join(first_day, on="patient_id").with_columns(
-        __t=(pl.col("date") - pl.col("__first")).dt.total_days().cast(pl.Float64)
-    )
-    calendar = (
-        pain.group_by("patient_id")
-        .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
-        .explode("date")
-        .join(pain.select("patient_id", "date", "pain_mean"), on=["patient_id", "date"], how="left")
-        .sort("patient_id", "date")
-        .with_columns(__prior=pl.col("pain_mean").fill_null(strategy="forward", limit=2).over("patient_id"))
-        .select("patient_id", "date", "__prior")
-    )
+    def put(frame: pl.DataFrame, cols: dict[str, int] | None) -> None:
+        f = frame.join(ids, on="patient_id").with_columns(pl.col("date").cast(pl.Int64).alias("__d"))
+        p = f["__p"].to_numpy()
+        pos = f["__d"].to_numpy() - first[p] + _OFF
+        ok = (pos >= 0) & (pos < width)
+        if cols is None:  # long: slot column
+            grid[p[ok], pos[ok], f["__slot"].to_numpy()[ok]] = f["value"].to_numpy()[ok]
+            return
+        for name, d in cols.items():
+            grid[p[ok], pos[ok], d] = f[name].cast(pl.Float64).to_numpy()[ok]
 
-    frames = []
-    for i, spec in enumerate(specs):
-        x = _windowed(drivers, spec, binary).rename({"value": "__x"})
-        rows = pain.join(x, on=["patient_id", "date"], how="inner")
-        prior = calendar.with_columns(pl.col("date") + pl.duration(days=spec[1] + 1))
-        rows = rows.join(prior, on=["patient_id", "date"], how="left").with_columns(pl.lit(i).alias("__spec"))
-        frames.append(rows)
-    forward = pl.concat(frames).select(
-        "patient_id", "driver", "__spec", "date", "__t", pl.col("pain_mean").alias("__y"), "__x", "__prior"
-    )
-    need = ["__y", "__x"] + (["__prior"] if o.adjust_prior else [])
-    forward = forward.filter(pl.all_horizontal(pl.col(need).is_not_null())).sort(
-        "patient_id", "driver", "__spec", "date"
-    )
-
-    # reverse: pain_t → y_{t+1}, adjusted for y_t
-    rev_drivers = drivers.filter(pl.col("driver").is_in(["training day", "daily load"]))
-    tomorrow = rev_drivers.with_columns(pl.col("date") - pl.duration(days=1)).rename({"value": "__y"})
-    today = rev_drivers.rename({"value": "__prior"})
-    reverse = (
-        pain.join(tomorrow, on=["patient_id", "date"], how="inner")
-        .join(today, on=["patient_id", "date", "driver"], how="left")
-        .select(
-            "patient_id",
-            "driver",
-            pl.lit(0).alias("__spec"),
-            "date",
-            "__t",
-            "__y",
-            pl.col("pain_mean").alias("__x"),
-            "__prior",
-            (pl.col("date").dt.weekday() % 7 + 1).alias("__weekday"),
+    put(_base_drivers(load), {d: order.index(d) for d in order if d != "load spike"})
+    if sessions is not None:
+        put(
+            _spike_driver(load, sessions).rename({"value": "load spike"}),
+            {"load spike": order.index("load spike")},
         )
+    if dose_values is not None and slots:
+        slot_frame = pl.DataFrame(
+            [(pid, name, len(order) + i) for pid, names in slots.items() for i, name in enumerate(names)],
+            schema={"patient_id": pl.String, "driver": pl.String, "__slot": pl.Int64},
+            orient="row",
+        )
+        put(dose_values.join(slot_frame, on=["patient_id", "driver"]), None)
+
+    # ---- forward: pain_t ~ 1 + driver (lagged / windowed) + trend + prior pain ----------------
+    binary = np.array([_DRIVERS[d][0] for d in order] + [False] * (n_d - len(order)))
+    t_idx = np.arange(days)
+    seen = np.where(np.isfinite(y), t_idx, -1)
+    seen = np.maximum.accumulate(seen, axis=1)
+    calendar_prior = np.where(
+        (seen >= 0) & (t_idx - seen <= 2), np.take_along_axis(y, np.maximum(seen, 0), axis=1), np.nan
     )
-    reverse = reverse.with_columns(
-        pl.when(pl.col("driver") == "training day")
-        .then(pl.col("__y") * 100.0)
-        .otherwise(pl.col("__y") * 1000.0),
-        pl.when(pl.col("driver") == "training day")
-        .then(pl.col("__prior") * 100.0)
-        .otherwise(pl.col("__prior") * 1000.0),
+    n_s = len(o.specs)
+    xs = np.empty((n_p, n_s, days, n_d))
+    prior = np.full((n_p, n_s, days), np.nan)
+    for s, (lo, hi) in enumerate(o.specs):
+        window = np.stack([grid[:, _OFF - j : _OFF - j + days, :] for j in range(lo, hi + 1)], axis=0)
+        if hi == lo:
+            xs[:, s] = window[0]
+        else:
+            full = np.isfinite(window).all(axis=0)
+            value = np.where(binary, window.max(axis=0), window.sum(axis=0) / (hi - lo + 1))
+            xs[:, s] = np.where(full, value, np.nan)
+        if days > hi + 1:
+            prior[:, s, hi + 1 :] = calendar_prior[:, : days - hi - 1]
+    xs = xs.reshape(n_p * n_s, days, n_d)
+    yb = np.repeat(y, n_s, axis=0)
+    mask = np.isfinite(yb)[:, :, None] & np.isfinite(xs)
+    trend = np.broadcast_to(t_idx / 7.0, (n_p * n_s, days))
+    shared = [trend]
+    if o.adjust_prior:
+        pr = prior.reshape(n_p * n_s, days)
+        mask &= np.isfinite(pr)[:, :, None]
+        shared.append(pr)
+    fwd = _screen(yb, xs, mask, np.broadcast_to(binary, (n_p * n_s, n_d)), None, o)
+    k_lin = 2 + len(shared)
+    if o.trend == "linear":
+        use = ((fwd["code"] == 0) & (fwd["n"] - k_lin >= 2)).reshape(n_p * n_s, n_d)
+        res = _bo.fit_slopes_shared(
+            np.where(np.isfinite(yb), yb, 0.0),
+            np.where(mask, xs, 0.0),
+            np.nan_to_num(np.stack(shared, axis=2)),
+            mask,
+            fwd["lags"],
+            use,
+        )
+        fits = _inference(
+            fwd, res.b, res.var_ols, res.var_hac, res.full_rank, np.full(fwd["n"].shape, k_lin), None
+        )
+    else:
+        ok = (fwd["code"] == 0).reshape(n_p * n_s, n_d)
+        b_i, d_i, t_i = np.nonzero((mask & ok[:, None, :]).transpose(0, 2, 1))
+        fit = b_i * n_d + d_i
+        columns = [xs[b_i, t_i, d_i][:, None]]
+        if o.adjust_prior:
+            columns.append(shared[1][b_i, t_i][:, None])
+        fits = _fit_long(fwd, fit, yb[b_i, t_i], t_i.astype(float), columns, None, o)
+    fwd.update(fits)
+
+    # ---- reverse: y_{t+1} ~ 1 + pain_t + trend + y_t + weekday --------------------------------
+    rev_d = [order.index("training day"), order.index("daily load")]
+    scale = np.array([100.0, 1000.0])
+    ry = (grid[:, _OFF + 1 : _OFF + days + 1, rev_d] * scale).transpose(0, 2, 1)  # (P, 2, T)
+    rprior = (grid[:, _OFF : _OFF + days, rev_d] * scale).transpose(0, 2, 1)
+    rx = np.broadcast_to(y[:, None, :], ry.shape)
+    rmask = np.isfinite(rx) & np.isfinite(ry)
+    if o.adjust_prior:
+        rmask &= np.isfinite(rprior)
+    rmask_t = rmask.reshape(n_p * 2, days)
+    rev = _screen(
+        ry.reshape(n_p * 2, days),
+        rx.reshape(n_p * 2, days)[:, :, None],
+        rmask_t[:, :, None],
+        np.zeros((n_p * 2, 1), bool),
+        np.array([True, False] * n_p)[:, None],
+        o,
     )
-    reverse = reverse.filter(pl.all_horizontal(pl.col(need).is_not_null())).sort(
-        "patient_id", "driver", "date"
+    ok = (rev["code"] == 0).reshape(n_p * 2)
+    f_i, t_i = np.nonzero(rmask_t & ok[:, None])
+    weekday = ((first[f_i // 2] + t_i + 3) % 7 + 1) % 7 + 1  # polars weekday (Mon = 1) % 7 + 1
+    columns = [rx.reshape(n_p * 2, days)[f_i, t_i][:, None]]
+    if o.adjust_prior:
+        columns.append(rprior.reshape(n_p * 2, days)[f_i, t_i][:, None])
+    rev.update(
+        _fit_long(rev, f_i, ry.reshape(n_p * 2, days)[f_i, t_i], t_i.astype(float), columns, weekday, o)
     )
 
-    # ---- the rows of the result, in order ---------------------------------------------
-    order = [d for d in _DRIVERS if sessions is not None or d != "load spike"]
-    named = pl.DataFrame(
-        {
-            "driver": order,
-            "__rank": list(range(len(order))),
-            "unit": [_DRIVERS[d][1] for d in order],
-            "__phrase": [_DRIVERS[d][2] for d in order],
-            "__bin": [_DRIVERS[d][0] for d in order],
-        }
+    # ---- the result rows, in order ------------------------------------------------------------
+    names = np.empty((n_p, n_d), dtype=object)
+    units = np.empty((n_p, n_d), dtype=object)
+    phrases = np.empty((n_p, n_d), dtype=object)
+    present = np.zeros((n_p, n_d), bool)
+    for i, d in enumerate(order):
+        names[:, i], units[:, i], phrases[:, i], present[:, i] = d, _DRIVERS[d][1], _DRIVERS[d][2], True
+    for p, pid in enumerate(patients):
+        for i, name in enumerate(slots.get(pid, [])):
+            unit, phrase = meta[(pid, name)]
+            names[p, len(order) + i], units[p, len(order) + i], phrases[p, len(order) + i] = (
+                name,
+                unit,
+                phrase,
+            )
+            present[p, len(order) + i] = True
+    p_i, d_i, s_i = np.nonzero(np.broadcast_to(present[:, :, None], (n_p, n_d, n_s)))
+    f_fwd = (p_i * n_s + s_i) * n_d + d_i
+    spec_first = np.array([s[0] for s in o.specs])
+    spec_last = np.array([s[1] for s in o.specs])
+    labels = [_label(s) for s in o.specs]
+    forward = _rows(fwd, f_fwd, p_i, 0, o).with_columns(
+        direction=pl.lit(FORWARD),
+        driver=pl.Series(names[p_i, d_i].tolist(), dtype=pl.String),
+        unit=pl.Series(units[p_i, d_i].tolist(), dtype=pl.String),
+        __phrase=pl.Series(phrases[p_i, d_i].tolist(), dtype=pl.String),
+        __bin=pl.Series(binary[d_i]),
+        lag_days=pl.Series(spec_first[s_i], dtype=pl.Int64),
+        __first=pl.Series(spec_first[s_i], dtype=pl.Int64),
+        __last=pl.Series(spec_last[s_i], dtype=pl.Int64),
+        lag_label=pl.Series([labels[s] for s in s_i.tolist()], dtype=pl.String),
     )
-    pids = pl.DataFrame({"patient_id": patients}, schema={"patient_id": pl.String})
-    dose_rows = pl.DataFrame(
-        [(pid, name, len(order), unit, phrase, False) for (pid, name), (unit, phrase) in meta.items()],
-        schema={
-            "patient_id": pl.String,
-            "driver": pl.String,
-            "__rank": pl.Int64,
-            "unit": pl.String,
-            "__phrase": pl.String,
-            "__bin": pl.Boolean,
-        },
-        orient="row",
-    )
-    lag_rows = pl.DataFrame(
-        {
-            "__spec": list(range(len(specs))),
-            "lag_days": [s[0] for s in specs],
-            "lag_label": [_label(s) for s in specs],
-            "__first": [s[0] for s in specs],
-            "__last": [s[1] for s in specs],
-        },
-        schema={
-            "__spec": pl.Int32,
-            "lag_days": pl.Int64,
-            "lag_label": pl.String,
-            "__first": pl.Int64,
-            "__last": pl.Int64,
-        },
-    )
-    skeleton_f = (
-        pl.concat([pids.join(named, how="cross"), dose_rows], how="diagonal_relaxed")
-        .join(lag_rows, how="cross")
-        .with_columns(direction=pl.lit(FORWARD), __dir=pl.lit(0))
-    )
-    skeleton_r = pids.join(
-        pl.DataFrame(
-            {
-                "driver": ["training day", "daily load"],
-                "__rank": [0, 1],
-                "unit": [_REVERSE_UNITS["training day"], _REVERSE_UNITS["daily load"]],
-            }
-        ),
-        how="cross",
-    ).with_columns(
+    rp = np.repeat(np.arange(n_p), 2)
+    rr = np.tile([0, 1], n_p)
+    reverse = _rows(rev, np.arange(n_p * 2), rp, 1, o).with_columns(
         direction=pl.lit(REVERSE),
-        __dir=pl.lit(1),
-        __spec=pl.lit(0, pl.Int32),
+        driver=pl.Series(np.array(["training day", "daily load"])[rr].tolist(), dtype=pl.String),
+        unit=pl.Series(
+            np.array([_REVERSE_UNITS["training day"], _REVERSE_UNITS["daily load"]])[rr].tolist(),
+            dtype=pl.String,
+        ),
+        __phrase=pl.lit(None, pl.String),
+        __bin=pl.lit(False),
         lag_days=pl.lit(1, pl.Int64),
-        lag_label=pl.lit("1"),
         __first=pl.lit(1, pl.Int64),
         __last=pl.lit(1, pl.Int64),
-        __bin=pl.lit(False),
+        lag_label=pl.lit("1"),
     )
-    fitted = [
-        _fit_direction(forward, skeleton_f, o, reverse=False),
-        _fit_direction(reverse, skeleton_r, o, reverse=True),
-    ]
-    out = pl.concat(fitted, how="diagonal_relaxed").sort("patient_id", "__dir", "__rank", "driver", "__spec")
+    out = pl.concat([forward, reverse], how="diagonal_relaxed").sort("__p", "__dir", "__i")
+    out = out.with_columns(pl.Series(patients, dtype=pl.String).gather(out["__p"]).alias("patient_id"))
     return _finish(out, o)
 
 
-def _trend_word(trend: str) -> str:
-    return "linear time trend" if trend == "linear" else "spline time trend"
+_OFF = _MAX_LAG + 1
 
 
-def _fit_direction(rows: pl.DataFrame, skeleton: pl.DataFrame, o: _Options, *, reverse: bool) -> pl.DataFrame:
-    """The skeleton rows of one direction with ``n``, ``exposure_days`` and the fitted
-    statistics, or null statistics and the reason in ``__reason``."""
-    keys = ["patient_id", "driver", "__spec"]
-    counts = rows.group_by(keys).agg(
-        n=pl.len().cast(pl.Int64),
-        __exposed=(pl.col("__x") > 0).sum().cast(pl.Int64),
-        __xflat=pl.col("__x").max() == pl.col("__x").min(),
-        __ones=(pl.col("__y") > 0).sum().cast(pl.Int64),
-        __yflat=pl.col("__y").max() == pl.col("__y").min(),
-    )
-    n, exposed, ones, med = pl.col("n"), pl.col("__exposed"), pl.col("__ones"), o.min_exposure_days
-    binary = pl.col("__bin")
-    outcome_binary = pl.lit(reverse) & (pl.col("driver") == "training day")
-    df = skeleton.join(counts, on=keys, how="left").with_columns(n.fill_null(0))
-    df = df.with_columns(
-        exposure_days=pl.when(binary & (n >= o.min_days)).then(exposed),
-        __reason=pl.when(n < o.min_days)
-        .then(
-            pl.format("{} days with both a pain rating and the driver (fewer than {})", n, pl.lit(o.min_days))
-        )
-        .when(binary & ((exposed < med) | (n - exposed < med)))
-        .then(pl.format("{} of {} days exposed (needs ≥ {} with and without)", exposed, n, pl.lit(med)))
-        .when(pl.col("__xflat"))
-        .then(pl.lit("the driver does not vary"))
-        .when(outcome_binary & ((ones < med) | (n - ones < med)))
-        .then(pl.format("training on {} of {} next days (needs ≥ {} of each)", ones, n, pl.lit(med)))
-        .when(pl.col("__yflat"))
-        .then(pl.lit("the outcome does not vary")),
-    )
-    todo = df.filter(pl.col("__reason").is_null()).select(keys).sort(keys).with_row_index("__fit")
-    if todo.is_empty():
-        return df.with_columns(
-            [pl.lit(None, pl.Float64).alias(c) for c in ("effect", "ci_low", "ci_high", "p_value")]
-            + [pl.lit(None, pl.String).alias("method")]
-        )
-    fitted = _fit_rows(rows.join(todo, on=keys, how="inner").sort("__fit", "date"), o, reverse=reverse)
-    return (
-        df.join(todo.join(fitted, on="__fit").drop("__fit"), on=keys, how="left")
-        .with_columns(pl.coalesce("__reason", "__fail").alias("__reason"))
-        .drop("__fail")
-    )
+def _screen(
+    y: np.ndarray,
+    x: np.ndarray,
+    mask: np.ndarray,
+    binary: np.ndarray,
+    outcome_binary: np.ndarray | None,
+    o: _Options,
+) -> dict[str, np.ndarray]:
+    """Rows and the reason a fit is not tested (``code``, 0: tested), per fit ``(b, d)``
+    of ``x[b, t, d]`` against ``y[b, t]`` over ``mask[b, t, d]``; flattened to ``b·D + d``."""
+    n = mask.sum(axis=1)
+    pos = (mask & (x > 0)).sum(axis=1)
+    xm = np.where(mask, x, np.inf).min(axis=1) == np.where(mask, x, -np.inf).max(axis=1)
+    yy = np.broadcast_to(y[:, :, None], mask.shape) if y.ndim == 2 else y
+    ym = np.where(mask, yy, np.inf).min(axis=1) == np.where(mask, yy, -np.inf).max(axis=1)
+    ones = (mask & (yy > 0)).sum(axis=1)
+    med = o.min_exposure_days
+    code = np.zeros(n.shape, np.int64)
+    ob = np.zeros(n.shape, bool) if outcome_binary is None else np.broadcast_to(outcome_binary, n.shape)
+    conds = [
+        n < o.min_days,
+        binary & ((pos < med) | (n - pos < med)),
+        xm,
+        ob & ((ones < med) | (n - ones < med)),
+        ym,
+    ]
+    for c, cond in reversed(list(enumerate(conds, start=1))):
+        code = np.where(cond, c, code)
+    lags = np.maximum(1, np.minimum(n - 1, np.ceil(1.3 * np.sqrt(n)).astype(np.int64)))
+    exposure = np.where(binary & (n >= o.min_days), pos, -1)
+    return {
+        "n": n.reshape(-1),
+        "code": code.reshape(-1),
+        "exposed": pos.reshape(-1),
+        "ones": ones.reshape(-1),
+        "exposure_days": exposure.reshape(-1),
+        "lags": lags,
+    }
 
 
-def _fit_rows(data: pl.DataFrame, o: _Options, *, reverse: bool) -> pl.DataFrame:
-    """Fit every model of ``data`` (rows sorted by ``__fit`` 0, 1, … and date): one row
-    per fit with ``effect, ci_low, ci_high, p_value, method`` or the reason in ``__fail``."""
-    fit = data["__fit"].to_numpy().astype(np.intp)
-    g = int(fit[-1]) + 1
-    n = np.bincount(fit, minlength=g)
-    days = data["__t"].to_numpy().astype(float)
-    trend_cols, trend_on, df = _trend_columns(fit, days, n, o.trend, o.spline_df)
-    cols = [data["__x"].to_numpy().astype(float)[:, None], trend_cols]
-    on = [np.ones((g, 1), bool), trend_on]
-    if o.adjust_prior:
-        cols.append(data["__prior"].to_numpy().astype(float)[:, None])
-        on.append(np.ones((g, 1), bool))
-    if reverse:
-        wd = data["__weekday"].to_numpy().astype(np.intp) - 1
-        present = np.bincount(fit * 7 + wd, minlength=g * 7).reshape(g, 7) > 0
+def _fit_long(
+    scr: dict[str, np.ndarray],
+    fit: np.ndarray,
+    y: np.ndarray,
+    days: np.ndarray,
+    columns: list[np.ndarray],
+    weekday: np.ndarray | None,
+    o: _Options,
+) -> dict[str, np.ndarray]:
+    """Fit the models whose rows are given one per observation (``fit`` non-decreasing,
+    rows in time order): the tested column and the adjustment in ``columns``, the trend
+    from ``days`` and weekday indicators when ``weekday`` is given."""
+    g = scr["n"].size
+    if fit.size == 0:
+        nan = np.full(g, np.nan)
+        return _inference(scr, nan, nan, nan, np.zeros(g, bool), np.full(g, 2 + len(columns)), None)
+    used, local = np.unique(fit, return_inverse=True)
+    n = np.bincount(local)
+    trend_cols, trend_on, df = _trend_columns(local, days, n, o.trend, o.spline_df)
+    cols = [columns[0], trend_cols, *columns[1:]]
+    on = [np.ones((used.size, 1), bool), trend_on] + [np.ones((used.size, 1), bool)] * (len(columns) - 1)
+    if weekday is not None:
+        wd = weekday - 1
+        present = np.bincount(local * 7 + wd, minlength=used.size * 7).reshape(used.size, 7) > 0
         cols.append((wd[:, None] == np.arange(7)).astype(float))
         on.append(present & (np.arange(7) != present.argmax(axis=1)[:, None]))
     x = np.column_stack(cols)
     active = np.column_stack(on)
-    k = 1 + active.sum(axis=1)
-    lags = np.maximum(1, np.minimum(n - 1, np.ceil(1.3 * np.sqrt(n)).astype(np.int64)))
-    nu = np.maximum(1, np.minimum(n - k, np.floor(1.5 * n / lags).astype(np.int64)))
-
-    few = n - k < 2
+    k_used = 1 + active.sum(axis=1)
+    k = np.full(g, 2 + len(columns))
+    k[used] = k_used
+    few = n - k_used < 2
+    b = np.full(g, np.nan)
+    var_ols, var_hac, full = b.copy(), b.copy(), np.zeros(g, bool)
     keep = np.flatnonzero(~few)
-    b = var_ols = var_hac = np.full(g, np.nan)
-    full = np.zeros(g, bool)
     if keep.size:
-        rows = ~few[fit]
+        rows = ~few[local]
         renum = np.cumsum(~few) - 1
         res = _bo.fit_slopes(
-            renum[fit[rows]], data["__y"].to_numpy().astype(float)[rows], x[rows], active[keep], lags[keep]
+            renum[local[rows]], y[rows], x[rows], active[keep], scr["lags"].reshape(-1)[used[keep]]
         )
-        b, var_ols, var_hac = b.copy(), var_ols.copy(), var_hac.copy()
-        b[keep], var_ols[keep], var_hac[keep], full[keep] = res.b, res.var_ols, res.var_hac, res.full_rank
+        b[used[keep]], var_ols[used[keep]], var_hac[used[keep]] = res.b, res.var_ols, res.var_hac
+        full[used[keep]] = res.full_rank
+    spline_df = np.zeros(g, np.int64)
+    spline_df[used] = df
+    return _inference(scr, b, var_ols, var_hac, full, k, spline_df)
+
+
+def _inference(
+    scr: dict[str, np.ndarray],
+    b: np.ndarray,
+    var_ols: np.ndarray,
+    var_hac: np.ndarray,
+    full: np.ndarray,
+    k: np.ndarray,
+    spline_df: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Effect, 95 % CI and p of the more conservative of the HAC and the conventional test
+    (see :func:`relations`, Notes), and the reason codes of the fits that failed."""
+    n = scr["n"]
+    lags = scr["lags"].reshape(-1)
+    nu = np.maximum(1, np.minimum(n - k, np.floor(1.5 * n / lags).astype(np.int64)))
+    dfres = np.maximum(n - k, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         se_ols, se_hac = np.sqrt(var_ols), np.sqrt(var_hac)
         q = (1 + _LEVEL) / 2
         half_hac = stats.t.ppf(q, nu) * se_hac
-        half_ols = stats.t.ppf(q, np.maximum(n - k, 1)) * se_ols
+        half_ols = stats.t.ppf(q, dfres) * se_ols
         hac = half_hac >= half_ols
         half = np.where(hac, half_hac, half_ols)
-        p = np.where(
-            hac,
-            2 * stats.t.sf(np.abs(b) / se_hac, nu),
-            2 * stats.t.sf(np.abs(b) / se_ols, np.maximum(n - k, 1)),
-        )
+        p = np.where(hac, 2 * stats.t.sf(np.abs(b) / se_hac, nu), 2 * stats.t.sf(np.abs(b) / se_ols, dfres))
         perfect = ~(np.isfinite(se_ols) & np.isfinite(se_hac)) | (
             np.maximum(se_ols, se_hac) <= 1e-12 * np.maximum(1.0, np.abs(b))
         )
-    fail = np.full(g, None, dtype=object)
-    fail[full & perfect] = "perfect fit: no residual variation to judge the driver against"
-    fail[~full] = "driver is collinear with the time trend or the adjustment (nothing left to compare)"
-    fail[few] = [
-        f"too few days for the model ({a} days, {c} parameters)" for a, c in zip(n[few], k[few], strict=True)
-    ]
-    ok = fail == None  # noqa: E711 (elementwise)
+    code = scr["code"].copy()
+    todo = code == 0
+    code[todo & (n - k < 2)] = 6
+    code[(code == 0) & ~full] = 7
+    code[(code == 0) & perfect] = 8
+    return {
+        "code": code,
+        "effect": b,
+        "half": half,
+        "p": p,
+        "hac": hac,
+        "nu": nu,
+        "k": k,
+        "spline_df": np.zeros(n.size, np.int64) if spline_df is None else spline_df,
+    }
+
+
+def _rows(
+    r: dict[str, np.ndarray], f: np.ndarray, p: np.ndarray, direction: int, o: _Options
+) -> pl.DataFrame:
+    """Result columns of fits ``f`` (statistics, ``method``, ``__reason``) for :func:`_finish`."""
+    ok = r["code"][f] == 0
+    b = np.where(ok, r["effect"][f], np.nan)
+    half = r["half"][f]
+    n, k = r["n"][f], r["k"][f]
+    df = pl.DataFrame(
+        {
+            "__p": p,
+            "__dir": np.full(f.size, direction),
+            "__i": np.arange(f.size),
+            "effect": b,
+            "ci_low": b - half,
+            "ci_high": b + half,
+            "p_value": np.where(ok, r["p"][f], np.nan),
+            "n": n.astype(np.int64),
+            "exposure_days": r["exposure_days"][f],
+            "__code": r["code"][f],
+            "__exposed": r["exposed"][f],
+            "__ones": r["ones"][f],
+            "__k": k,
+            "__hac": r["hac"][f],
+            "__lags": r["lags"].reshape(-1)[f],
+            "__nu": r["nu"][f],
+            "__dfres": n - k,
+            "__df": r["spline_df"][f],
+        }
+    ).with_columns(
+        pl.col("effect", "ci_low", "ci_high", "p_value").fill_nan(None),
+        pl.when(pl.col("exposure_days") >= 0).then("exposure_days").alias("exposure_days"),
+    )
+    code, n_, med = pl.col("__code"), pl.col("n"), pl.lit(o.min_exposure_days)
+    reason = (
+        pl.when(code == 1)
+        .then(
+            pl.format(
+                "{} days with both a pain rating and the driver (fewer than {})", n_, pl.lit(o.min_days)
+            )
+        )
+        .when(code == 2)
+        .then(pl.format("{} of {} days exposed (needs ≥ {} with and without)", "__exposed", n_, med))
+        .when(code == 3)
+        .then(pl.lit("the driver does not vary"))
+        .when(code == 4)
+        .then(pl.format("training on {} of {} next days (needs ≥ {} of each)", "__ones", n_, med))
+        .when(code == 5)
+        .then(pl.lit("the outcome does not vary"))
+        .when(code == 6)
+        .then(pl.format("too few days for the model ({} days, {} parameters)", n_, "__k"))
+        .when(code == 7)
+        .then(pl.lit("driver is collinear with the time trend or the adjustment (nothing left to compare)"))
+        .when(code == 8)
+        .then(pl.lit("perfect fit: no residual variation to judge the driver against"))
+    )
     trend_desc = (
         pl.lit("linear trend")
         if o.trend == "linear"
@@ -1188,29 +1288,14 @@ def _fit_rows(data: pl.DataFrame, o: _Options, *, reverse: bool) -> pl.DataFrame
         .otherwise(pl.format("conventional OLS SE (larger than HAC, maxlags={}), t({})", "__lags", "__dfres"))
     )
     prior = " and prior adjustment" if o.adjust_prior else ""
-    out = pl.DataFrame(
-        {
-            "__fit": np.arange(g, dtype=np.uint32),
-            "effect": b,
-            "ci_low": b - half,
-            "ci_high": b + half,
-            "p_value": p,
-            "__hac": hac,
-            "__lags": lags,
-            "__nu": nu,
-            "__dfres": n - k,
-            "__df": df,
-            "__ok": ok.astype(bool),
-            "__fail": pl.Series(fail.tolist(), dtype=pl.String),
-        }
-    )
-    stat = ["effect", "ci_low", "ci_high", "p_value"]
-    return out.select(
-        "__fit",
-        *[pl.when("__ok").then(pl.col(c)).alias(c) for c in stat],
-        pl.when("__ok").then(pl.format("OLS with {}{}; {}", trend_desc, pl.lit(prior), test)).alias("method"),
-        "__fail",
-    )
+    return df.with_columns(
+        __reason=reason,
+        method=pl.when(code == 0).then(pl.format("OLS with {}{}; {}", trend_desc, pl.lit(prior), test)),
+    ).drop("__code", "__exposed", "__ones", "__k", "__hac", "__lags", "__nu", "__dfres", "__df")
+
+
+def _trend_word(trend: str) -> str:
+    return "linear time trend" if trend == "linear" else "spline time trend"
 
 
 def _finish(out: pl.DataFrame, o: _Options) -> pl.DataFrame:
