@@ -12,6 +12,10 @@ Subpackages: :mod:`toolkit.ingest` (readers), :mod:`toolkit.store` (DuckDB works
 :mod:`toolkit.schema` (the canonical tables).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from toolkit.exceptions import (
     IngestError,
     OptionError,
@@ -20,8 +24,33 @@ from toolkit.exceptions import (
     StoreError,
     ToolkitError,
 )
-from toolkit.ingest import ReadOptions, ReadResult, load_catalogue, map_exercises, read_file
-from toolkit.store import IngestReport, Store
+
+if TYPE_CHECKING:
+    from toolkit.ingest import ReadOptions, ReadResult, load_catalogue, map_exercises, read_file
+    from toolkit.store import IngestReport, Store
+
+# Imported on first use, so that ``import toolkit`` (and the ``recovery`` command's
+# start-up) does not load polars, DuckDB and pandera before a command needs them.
+_LAZY = {
+    "IngestReport": "toolkit.store",
+    "Store": "toolkit.store",
+    "ReadOptions": "toolkit.ingest",
+    "ReadResult": "toolkit.ingest",
+    "load_catalogue": "toolkit.ingest",
+    "map_exercises": "toolkit.ingest",
+    "read_file": "toolkit.ingest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
 
 __all__ = [
     "IngestError",

@@ -14,13 +14,16 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from toolkit.exceptions import IngestError, OptionError, StoreBusyError, ToolkitError
-from toolkit.ingest._base import ReadOptions
-from toolkit.store import DEFAULT_STORE, IngestReport, Store
+from toolkit.store._paths import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from toolkit.ingest._base import ReadOptions
+    from toolkit.store import IngestReport, Store
 
 app = typer.Typer(
     name="recovery",
@@ -35,6 +38,13 @@ StoreOpt = Annotated[
     typer.Option("--store", help=f"DuckDB workspace file [default: {DEFAULT_STORE}]", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per line).")]
+
+
+def _store(path: Path | None) -> Store:
+    """The store at ``path`` (DuckDB, polars and pandera are imported here, on first use)."""
+    from toolkit.store import Store
+
+    return Store(path)
 
 
 def _err(message: str) -> None:
@@ -92,6 +102,8 @@ def _options(
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise OptionError(f"--tz must be an IANA zone such as Europe/London, got {tz!r}") from None
+    from toolkit.ingest._base import ReadOptions
+
     return ReadOptions(
         format=fmt,
         weight_unit=(weight_unit or "kg").lower().rstrip("s"),  # type: ignore[arg-type]
@@ -157,11 +169,14 @@ def _ingest(
     dry_run: bool,
     as_json: bool,
 ) -> None:
+    target = _store(store)
+    show = sys.stderr.isatty() and not as_json
+    if not show:  # no progress bar: do not pay for importing rich
+        _emit(target.ingest(files, patient_id=patient, options=options, dry_run=dry_run), as_json)
+        return
     from rich.progress import Progress
 
-    target = Store(store)
-    show = sys.stderr.isatty() and not as_json
-    with Progress(transient=True, disable=not show) as bar:
+    with Progress(transient=True) as bar:
         task = bar.add_task("reading", total=len(files))
 
         def advance(name: str) -> None:
@@ -230,7 +245,7 @@ def validate(
 
 def _existing_store(store: Path | None) -> Store:
     """The store at ``store`` (or the default), refusing one that does not exist yet."""
-    target = Store(store)
+    target = _store(store)
     if not target.exists():
         raise OptionError(
             f"store {target.path} does not exist; ingest files first (recovery ingest / recovery demo)"
@@ -262,7 +277,7 @@ def patient(
     """Create or update a patient's record."""
 
     def body() -> None:
-        record = Store(store).upsert_patient(
+        record = _store(store).upsert_patient(
             patient_id,
             name=name,
             condition=condition,
@@ -284,7 +299,7 @@ def patients(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List patients with their counts and date ranges."""
 
     def body() -> None:
-        frame = Store(store).patients()
+        frame = _store(store).patients()
         if as_json:
             for row in frame.to_dicts():
                 typer.echo(json.dumps(row, default=str))
@@ -327,7 +342,7 @@ def quarantine(
     def body() -> None:
         import polars as pl
 
-        frame = Store(store).table("quarantine", patient_id=patient)
+        frame = _store(store).table("quarantine", patient_id=patient)
         if not include_info:
             frame = frame.filter(pl.col("severity") == "error")
         frame = frame.unique(["file_name", "source_line", "reason"], keep="last", maintain_order=True)
@@ -513,7 +528,7 @@ def reprocess(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-read a patient's uploads from their kept raw bytes with today's readers."""
-    _run(lambda: _emit(Store(store).reprocess(patient), as_json))
+    _run(lambda: _emit(_store(store).reprocess(patient), as_json))
 
 
 @app.command()
@@ -541,8 +556,9 @@ def demo(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         from rich.progress import Progress
 
         from toolkit.datasets import demo_cohort
+        from toolkit.ingest._base import ReadOptions
 
-        target = Store(store)
+        target = _store(store)
         folder = resources.files("toolkit") / "data" / "demo"
         cohort = demo_cohort()
         show = sys.stderr.isatty() and not as_json
@@ -578,8 +594,49 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
+class _Absent:
+    """A meta-path finder that makes ``import`` of some optional packages fail."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        top = name.partition(".")[0]
+        if top in self.names:
+            raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+
+
+def _import_pandera_lean() -> None:
+    """Import pandera's polars API without the optional packages it would also load.
+
+    ``import pandera`` imports pandas (to offer its deprecated pandas API at the top
+    level) and its polars checks import hypothesis (for data synthesis): about 0.4 s of
+    start-up that validating polars frames never uses. Both are optional to pandera,
+    which falls back to its polars-only set-up when they cannot be imported. Done once,
+    at the start of the ``recovery`` process only (nothing the command runs uses
+    pandera's pandas API); afterwards pandas and hypothesis import normally.
+    """
+    if any(name in sys.modules for name in ("pandera", "pandas", "hypothesis")):
+        return
+    finder = _Absent(("pandas", "hypothesis"))
+    sys.meta_path.insert(0, finder)
+    try:
+        import pandera.backends.polars.builtin_checks
+        import pandera.backends.register_checks as checks
+        import pandera.polars  # noqa: F401
+
+        # Validation looks for pandas' check backends once and caches the answer.
+        getattr(checks, "_load_get_backend_types_from_mro", lambda: None)()
+    except ImportError:  # a pandera that needs them after all: import it normally later
+        for name in [m for m in sys.modules if m == "pandera" or m.startswith("pandera.")]:
+            del sys.modules[name]
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def main() -> None:
     """Console-script entry point."""
+    _import_pandera_lean()
     try:
         app()
     except KeyboardInterrupt:

@@ -250,20 +250,26 @@ class Rejects:
         column: str | None,
         message: str | pl.Expr,
     ) -> pl.DataFrame:
-        """Move the rows where ``condition`` holds into the quarantine; return the rest."""
-        flagged = df.with_columns(condition.fill_null(False).alias("__bad"))
-        bad = flagged.filter(pl.col("__bad"))
-        if bad.height:
-            msg = pl.lit(message) if isinstance(message, str) else message
-            self._parts.append(
-                bad.select(
-                    pl.col("_line").cast(pl.Int64),
-                    pl.lit(column, dtype=pl.String).alias("column"),
-                    pl.lit(reason.value, dtype=pl.String).alias("reason"),
-                    msg.cast(pl.String).alias("message"),
-                )
+        """Move the rows where ``condition`` holds into the quarantine; return the rest.
+
+        When no row matches, ``df`` itself is returned (no copy of a large frame).
+        """
+        mask = df.select(condition.fill_null(False).alias("__bad")).to_series()
+        if mask.len() != df.height:  # a literal condition, broadcast
+            mask = mask.new_from_index(0, df.height) if mask.len() else mask
+        if not mask.any():
+            return df
+        bad = df.filter(mask)
+        msg = pl.lit(message) if isinstance(message, str) else message
+        self._parts.append(
+            bad.select(
+                pl.col("_line").cast(pl.Int64),
+                pl.lit(column, dtype=pl.String).alias("column"),
+                pl.lit(reason.value, dtype=pl.String).alias("reason"),
+                msg.cast(pl.String).alias("message"),
             )
-        return flagged.filter(~pl.col("__bad")).drop("__bad")
+        )
+        return df.filter(~mask)
 
     def add(self, frame: pl.DataFrame) -> None:
         """Add already-built quarantine rows (``QUARANTINE_INPUT`` columns)."""

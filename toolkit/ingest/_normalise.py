@@ -69,23 +69,42 @@ def md5_hex(keys: pl.Series, lines: pl.Series | None = None) -> pl.Series:
     unlike polars' own ``hash``.
 
     With ``lines``, identical keys are first numbered in line order (occurrence 0, 1,
-    2, …) and the number is hashed with the key, so repeated identical rows get
-    distinct, reproducible keys.
+    2, …) and the number is hashed with the key (``key + chr(31) + occurrence``), so
+    repeated identical rows get distinct, reproducible keys.
     """
-    frame = pl.DataFrame({"k": keys, "l": lines if lines is not None else pl.Series([0] * len(keys))})
-    frame = frame.with_row_index("i")
-    occurrence = (
-        "|| chr(31) || CAST(row_number() OVER (PARTITION BY k ORDER BY l, i) - 1 AS VARCHAR)"
-        if lines is not None
-        else ""
-    )
+    if lines is not None:
+        frame = pl.DataFrame({"k": keys, "o": _occurrence(keys, lines)})
+        text = pl.concat_str([pl.col("k"), pl.col("o").cast(pl.String)], separator=_SEP)
+        keys = frame.select(text).to_series().alias(keys.name)
+    return _md5(keys)
+
+
+def _occurrence(keys: pl.Series, lines: pl.Series) -> pl.Series:
+    """0, 1, 2, … for each repeat of a key, in order of ``lines`` (then position).
+
+    Exact, and cheap on large files: polars' (unstable, in-process only) 64-bit hash
+    finds the few rows whose key *may* repeat; only those are numbered by the key's
+    text. The hash never reaches a stored key.
+    """
+    n = len(keys)
+    maybe = keys.hash().is_duplicated()
+    if not maybe.any():
+        return pl.repeat(0, n, dtype=pl.UInt32, eager=True)
+    frame = pl.DataFrame({"k": keys, "l": lines}).with_row_index("i").filter(maybe)
+    frame = frame.sort("l", "i").with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("k").alias("o"))
+    occ = pl.repeat(0, n, dtype=pl.UInt32, eager=True)
+    return occ.scatter(frame["i"], frame["o"])
+
+
+def _md5(keys: pl.Series) -> pl.Series:
+    """``md5(key)`` in hex for each key (nulls stay null), in DuckDB, in input order."""
     con = duckdb.connect()
     try:
-        con.register("keys_view", frame.to_arrow())
-        out = con.sql(f"SELECT md5(k {occurrence}) AS h FROM keys_view ORDER BY i").pl()
+        con.register("keys_view", pl.DataFrame({"k": keys}).to_arrow())
+        out = con.sql("SELECT md5(k) AS h FROM keys_view").pl()
     finally:
         con.close()
-    return out["h"].alias(keys.name)
+    return out.to_series().alias(keys.name)
 
 
 def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) -> pl.DataFrame:
@@ -265,8 +284,10 @@ def _workout(
     session_key = pl.concat_str(
         [pl.lit(patient_id), pl.lit(source), pl.col("_utc").cast(pl.String)], separator=_SEP
     )
-    df = df.with_columns(session_key.alias("_session_key"))
-    df = df.with_columns(md5_hex(df["_session_key"]).alias("session_id"))
+    # One hash per session, not per set: a session's key is the same on all its rows.
+    starts = df.select(pl.col("_utc").unique())
+    starts = starts.with_columns(md5_hex(starts.select(session_key.alias("session_id")).to_series()))
+    df = df.join(starts, on="_utc", how="left", maintain_order="left")
 
     names = df["exercise_raw"].unique(maintain_order=True)
     mapped = map_exercises(names, catalogue).unique("exercise_raw", maintain_order=True)

@@ -1,5 +1,24 @@
-"""The DuckDB workspace store: patients, uploads (with raw bytes), canonical tables."""
+"""The DuckDB workspace store: patients, uploads (with raw bytes), canonical tables.
 
-from toolkit.store._duckdb import DEFAULT_STORE, IngestReport, Store, default_store_path, local_zone
+:class:`Store` and :class:`IngestReport` are imported on first use (DuckDB and pandera
+are not needed to know where the store is).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from toolkit.store._paths import DEFAULT_STORE, default_store_path, local_zone
+
+if TYPE_CHECKING:
+    from toolkit.store._duckdb import IngestReport, Store
 
 __all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path", "local_zone"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("IngestReport", "Store"):
+        from toolkit.store import _duckdb
+
+        return getattr(_duckdb, name)
+    raise AttributeError(f"module 'toolkit.store' has no attribute {name!r}")

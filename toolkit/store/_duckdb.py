@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ from toolkit.ingest._base import ReadOptions, ReadResult
 from toolkit.ingest._normalise import Normalised, normalise
 from toolkit.ingest._read import attach_raw, read_bytes
 from toolkit.schema import TABLES, ddl, polars_schema
+from toolkit.store._paths import DEFAULT_STORE, default_store_path, local_zone
 
 __all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path"]
 
@@ -49,28 +49,6 @@ _VALUE_COLUMNS = {
     "pain": ("pain_nrs",),
     "measures": ("score",),
 }
-
-
-def default_store_path() -> Path:
-    """``$RECOVERY_STORE``, else ``$XDG_DATA_HOME/recovery-toolkit/store.duckdb``
-    (``~/.local/share/recovery-toolkit/store.duckdb``)."""
-    if env := os.environ.get("RECOVERY_STORE"):
-        return Path(env).expanduser()
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "recovery-toolkit" / "store.duckdb"
-
-
-DEFAULT_STORE = "$RECOVERY_STORE or ~/.local/share/recovery-toolkit/store.duckdb"
-
-
-def local_zone() -> str:
-    """This machine's IANA zone name (``UTC`` when it cannot be determined)."""
-    try:
-        from tzlocal import get_localzone_name
-
-        return get_localzone_name() or "UTC"
-    except Exception:  # tzlocal raises various errors on unusual systems
-        return "UTC"
 
 
 def _version() -> str:
