@@ -98,6 +98,7 @@ _HEAVY_PATTERNS = (
     "horizontal_pull",
     "vertical_pull",
 )
+_NAME_COLUMNS = ("exercise", "exercise_raw", "equipment")
 _ASSIST = r"(?i)\bassist(ed)?\b"
 _MACHINE = r"(?i)\b(machine|cable|smith|lever|plate loaded|selectorized)\b"
 _E1RM_FORMULAS = ("epley", "brzycki", "lombardi", "oconner", "mayhew", "wathan")
@@ -147,7 +148,15 @@ _SESSION_SCHEMA = {
     "exercises": pl.Int64,
     "unloaded_sets": pl.Int64,
 }
-
+_SESSION_LOAD_REQUIRED = {
+    "patient_id": pl.String,
+    "date": pl.Date,
+    "sets": pl.Int64,
+    "volume_kg": pl.Float64,
+    "timed_s": pl.Float64,
+    "srpe_au": pl.Float64,
+    "unloaded_sets": pl.Int64,
+}
 
 # --------------------------------------------------------------------------------------
 # Boundary helpers
@@ -218,45 +227,130 @@ def _catalogue_frame(catalogue: Any) -> pl.DataFrame:
     ).unique("__exercise", keep="first", maintain_order=True)
 
 
-def _prepared_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, name: str = "sets") -> pl.DataFrame:
-    """Sets with the private columns ``__counted, __rep, __timed, __load_kg, __volume_kg,
-    __unloaded, __assisted, __name`` (see the module docstring for the rules)."""
-    df = _frame(sets, _SETS_REQUIRED, name, optional=_SETS_OPTIONAL)
-    bw = _bodyweight_frame(bodyweight_kg)
+def _distinct_names(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Index of every set's ``(exercise, exercise_raw, equipment)`` into the table of the
+    distinct triples, and that table.
+
+    The string work on names (catalogue join, regexes) is then done once per distinct
+    triple and gathered back by index, not repeated on every set. Distinct triples are
+    found through a 64-bit hash of the three columns; every set's triple is then
+    compared with the one its index points to, and a collision (never seen in practice)
+    falls back to an exact join on the strings.
+    """
+    cols = list(_NAME_COLUMNS)
+    h = df.select(pl.struct(cols).hash().alias("__h")).to_series()
+    first = h.is_first_distinct()
+    names = df.select(cols).filter(first).with_columns(h.filter(first)).sort("__h")
+    index = names["__h"].search_sorted(h).rename("__k")
+    same = df.select(
+        pl.all_horizontal(pl.col(c).eq_missing(pl.lit(names[c]).gather(index)) for c in cols).all()
+    ).item()
+    if same is False:  # pragma: no cover - hash collision
+        names = df.select(cols).unique(maintain_order=True).with_row_index("__k")
+        index = (
+            df.select(cols)
+            .join(names, on=cols, how="left", nulls_equal=True, maintain_order="left")
+            .get_column("__k")
+        )
+    return index, names.select(cols)
+
+
+def _name_rules(names: pl.DataFrame, catalogue: Any) -> pl.DataFrame:
+    """Per distinct name triple (row order kept): ``__factor`` (catalogue bodyweight factor),
+    ``__assist_text`` (``assist(ed)`` in ``exercise_raw`` or ``equipment``; null when
+    ``exercise_raw`` is null and the equipment says nothing), ``__machine`` (a machine
+    variant of an exercise whose catalogue equipment is not a machine), ``__name``
+    (canonical name, else the raw name) and ``__nid`` (an integer id of ``__name``)."""
     cat = _catalogue_frame(catalogue)
-    df = df.join(cat, left_on="exercise", right_on="__exercise", how="left", maintain_order="left")
-    if isinstance(bw, pl.DataFrame):
-        df = df.join(bw, on="patient_id", how="left", maintain_order="left")
+    df = names.join(cat, left_on="exercise", right_on="__exercise", how="left", maintain_order="left")
+    return df.select(
+        "__factor",
+        (
+            pl.col("exercise_raw").str.contains(_ASSIST)
+            | pl.col("equipment").str.contains(_ASSIST).fill_null(False)
+        ).alias("__assist_text"),
+        (
+            pl.col("equipment").str.contains(_MACHINE).fill_null(False)
+            & ~pl.col("__cat_equipment").str.contains(_MACHINE).fill_null(False)
+        ).alias("__machine"),
+        pl.coalesce("exercise", "exercise_raw").alias("__name"),
+        pl.coalesce("exercise", "exercise_raw").rank("dense").fill_null(0).cast(pl.UInt32).alias("__nid"),
+    )
+
+
+def _sets_frame(sets: Frame, name: str = "sets") -> pl.DataFrame:
+    """The ``sets`` contract: required columns checked and cast, optional ones added."""
+    return _frame(sets, _SETS_REQUIRED, name, optional=_SETS_OPTIONAL)
+
+
+def _prepared_sets(
+    sets: Frame,
+    *,
+    bodyweight_kg: Any,
+    catalogue: Any,
+    name: str = "sets",
+    runs: tuple[pl.Series, pl.Series] | None = None,
+) -> pl.LazyFrame:
+    """Sets (lazy) with the private columns ``__counted, __rep, __timed, __assisted,
+    __load, __load_kg, __volume_kg, __unloaded, __name, __nid`` (see the module docstring
+    for the rules; ``__nid`` is an integer id of ``__name``).
+
+    The name rules are evaluated once per distinct name (:func:`_distinct_names`) and
+    the body mass is looked up only when some exercise has a bodyweight factor: per
+    set, or once per run of sets of one patient when ``runs`` gives the run of every
+    set and the patient of every run (:func:`_session_runs`). The frame is lazy so that
+    callers select the columns they use and collect once.
+    """
+    df = _sets_frame(sets, name)
+    bw = _bodyweight_frame(bodyweight_kg)
+    index, names = _distinct_names(df)
+    rules = _name_rules(names, catalogue)
+
+    def per_set(col: str) -> pl.Expr:
+        return pl.lit(rules[col]).gather(pl.col("__k")).alias(col)
+
+    has_factor = rules["__factor"].is_not_null().any()
+    if not has_factor:
+        body = pl.lit(None, dtype=pl.Float64)
+    elif isinstance(bw, pl.DataFrame):
+        if runs is None:
+            body = pl.col("patient_id").replace_strict(
+                bw["patient_id"], bw["__bw"], default=None, return_dtype=pl.Float64
+            )
+        else:
+            run_index, run_patient = runs
+            per_run = run_patient.replace_strict(
+                bw["patient_id"], bw["__bw"], default=None, return_dtype=pl.Float64
+            )
+            body = pl.lit(per_run).gather(pl.lit(run_index))
     else:
-        df = df.with_columns(pl.lit(bw, dtype=pl.Float64).alias("__bw"))
+        body = pl.lit(bw, dtype=pl.Float64)
 
     w = pl.col("weight_kg")
     factor = pl.col("__factor")
-    body = pl.col("__bw")
-    assisted = (
-        pl.col("exercise_raw").str.contains(_ASSIST)
-        | pl.col("equipment").str.contains(_ASSIST).fill_null(False)
-        | (w < 0).fill_null(False)
-    )
-    machine_variant = pl.col("equipment").str.contains(_MACHINE).fill_null(False) & ~pl.col(
-        "__cat_equipment"
-    ).str.contains(_MACHINE).fill_null(False)
+    body_col = pl.col("__bw")
+    assisted = pl.col("__assist_text") | (w < 0).fill_null(False)
     load = (
         pl.when(assisted)
-        .then((factor * body - w.abs().fill_null(0.0)).clip(lower_bound=0.0))
-        .when(factor.is_not_null() & body.is_not_null() & ~machine_variant)
-        .then(factor * body + w.fill_null(0.0))
+        .then((factor * body_col - w.abs().fill_null(0.0)).clip(lower_bound=0.0))
+        .when(factor.is_not_null() & body_col.is_not_null() & ~pl.col("__machine"))
+        .then(factor * body_col + w.fill_null(0.0))
         .otherwise(w)
     )
     reps = pl.col("reps")
     return (
-        df.with_columns(
+        df.lazy()
+        .with_columns(index)
+        .with_columns(
+            *(per_set(c) for c in ("__factor", "__assist_text", "__machine", "__name", "__nid")),
+            body.alias("__bw"),
+        )
+        .with_columns(
             __counted=pl.col("set_type").fill_null("working").is_in(_COUNTED_SET_TYPES),
             __rep=(reps > 0).fill_null(False),
             __timed=((reps.is_null() | (reps == 0)) & (pl.col("duration_s") > 0)).fill_null(False),
             __assisted=assisted,
             __load=load,
-            __name=pl.coalesce("exercise", "exercise_raw"),
         )
         .with_columns(__load_kg=pl.when(pl.col("__load") > 0).then(pl.col("__load")))
         .with_columns(
@@ -269,6 +363,100 @@ def _prepared_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, name: str
 # --------------------------------------------------------------------------------------
 # Sessions and days
 # --------------------------------------------------------------------------------------
+
+
+def _session_runs(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Run id of every set (consecutive sets of one ``patient_id, session_id``) and the
+    ``patient_id, session_id`` of every run, in run order."""
+    run = df.select(pl.struct("patient_id", "session_id").rle_id().alias("__r")).to_series()
+    head = (run != run.shift(1)).fill_null(True)
+    return run, df.select("patient_id", "session_id").filter(head)
+
+
+def _session_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, exercises: bool = True) -> pl.DataFrame:
+    """The sets aggregated per ``patient_id, session_id`` (any order): ``__first, __last``
+    (first/last set date), ``sets, volume_kg, timed_s, rpe_session, unloaded_sets`` over
+    counted sets, and ``exercises`` when asked.
+
+    Exports list the sets of a session together, so the sets are first aggregated per
+    run of consecutive sets of one session (an integer key, :func:`_session_runs`),
+    then the runs of a session that was split into several are merged.
+    """
+    df = _sets_frame(sets)
+    run, runs = _session_runs(df)
+    counted = pl.col("__counted")
+    aggs = [
+        pl.col("local_date").min().alias("__first"),
+        pl.col("local_date").max().alias("__last"),
+        counted.sum().cast(pl.Int64).alias("sets"),
+        pl.when(counted).then(pl.col("__volume_kg")).sum().alias("volume_kg"),
+        pl.when(counted & pl.col("__timed")).then(pl.col("duration_s")).sum().alias("timed_s"),
+        pl.when(counted).then(pl.col("rpe")).mean().alias("rpe_session"),
+        (counted & pl.col("__unloaded")).sum().cast(pl.Int64).alias("unloaded_sets"),
+    ]
+    if exercises:
+        # n_unique counts the null of the uncounted sets as one more value: take it off.
+        aggs.append(
+            (pl.when(counted).then(pl.col("__nid")).n_unique() - (~counted).any().cast(pl.UInt32))
+            .cast(pl.Int64)
+            .alias("exercises")
+        )
+    aggs.append(pl.when(counted).then(pl.col("rpe")).count().alias("__rpe_n"))
+    lf = _prepared_sets(df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]))
+    per_run = lf.with_columns(run.set_sorted()).group_by("__r").agg(aggs).sort("__r").collect()
+    per_run = pl.concat([runs, per_run.drop("__r")], how="horizontal")
+    if not runs.select(pl.struct("patient_id", "session_id").is_duplicated().any()).item():
+        return per_run.drop("__rpe_n")
+    # Some session is split into several runs: merge them (the mean RPE weighted by the
+    # number of ratings; distinct exercises counted again over the session's sets).
+    n_rpe = pl.col("__rpe_n")
+    merged = per_run.group_by("patient_id", "session_id").agg(
+        pl.col("__first").min(),
+        pl.col("__last").max(),
+        pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
+        pl.when(n_rpe.sum() > 0)
+        .then((pl.col("rpe_session") * n_rpe).sum() / n_rpe.sum())
+        .alias("rpe_session"),
+    )
+    if exercises:
+        distinct = (
+            lf.filter(counted)
+            .group_by("patient_id", "session_id")
+            .agg(pl.col("__nid").n_unique().cast(pl.Int64).alias("exercises"))
+            .collect()
+        )
+        merged = merged.join(distinct, on=["patient_id", "session_id"], how="left").with_columns(
+            pl.col("exercises").fill_null(0)
+        )
+    return merged
+
+
+def _session_rows(per_set: pl.DataFrame, sessions: Frame | None) -> pl.DataFrame:
+    """Sessions of the ``sessions`` table and of the sets (:func:`_session_sets`), with
+    their date, duration and set aggregates (zero when they have no counted set); any
+    order, every column of :data:`_SESSION_SCHEMA` (``exercises`` when ``per_set`` has it)
+    plus ``__first, __last``."""
+    keys = per_set.select(
+        "patient_id",
+        "session_id",
+        pl.col("__first").alias("date"),
+        pl.lit(None, dtype=pl.Float64).alias("duration_s"),
+    )
+    if sessions is not None:
+        ses = _frame(sessions, _SESSIONS_REQUIRED, "sessions").select(
+            "patient_id", "session_id", pl.col("local_date").alias("date"), "duration_s"
+        )
+        keys = pl.concat([ses, keys], how="vertical")
+    keys = keys.filter(pl.col("date").is_not_null()).unique(
+        ["patient_id", "session_id"], keep="first", maintain_order=True
+    )
+    counts = [c for c in ("sets", "exercises", "unloaded_sets") if c in per_set.columns]
+    out = keys.join(per_set, on=["patient_id", "session_id"], how="left").with_columns(
+        pl.col(counts).fill_null(0),
+        pl.col("volume_kg", "timed_s").fill_null(0.0),
+        (pl.col("duration_s") / 60.0).alias("duration_min"),
+    )
+    return out.with_columns((pl.col("rpe_session") * pl.col("duration_min")).alias("srpe_au"))
 
 
 def session_load(
@@ -357,45 +545,21 @@ def session_load(
     >>> session_load(sets, sessions).select("sets", "volume_kg", "srpe_au").row(0)
     (2, 1000.0, 450.0)
     """
-    df = _prepared_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
-    keys = df.group_by("patient_id", "session_id").agg(
-        pl.col("local_date").min().alias("date"), pl.lit(None, dtype=pl.Float64).alias("duration_s")
-    )
-    if sessions is not None:
-        ses = _frame(sessions, _SESSIONS_REQUIRED, "sessions").select(
-            "patient_id", "session_id", pl.col("local_date").alias("date"), "duration_s"
-        )
-        keys = pl.concat([ses, keys], how="vertical")
-    keys = keys.filter(pl.col("date").is_not_null()).unique(
-        ["patient_id", "session_id"], keep="first", maintain_order=True
-    )
-    counted = df.filter(pl.col("__counted"))
-    agg = counted.group_by("patient_id", "session_id").agg(
-        pl.len().cast(pl.Int64).alias("sets"),
-        pl.col("__volume_kg").sum().alias("volume_kg"),
-        pl.col("duration_s").filter(pl.col("__timed")).sum().alias("timed_s"),
-        pl.col("rpe").mean().alias("rpe_session"),
-        pl.col("__name").n_unique().cast(pl.Int64).alias("exercises"),
-        pl.col("__unloaded").sum().cast(pl.Int64).alias("unloaded_sets"),
-    )
-    out = keys.join(agg, on=["patient_id", "session_id"], how="left").with_columns(
-        pl.col("sets", "exercises", "unloaded_sets").fill_null(0),
-        pl.col("volume_kg", "timed_s").fill_null(0.0),
-        (pl.col("duration_s") / 60.0).alias("duration_min"),
-    )
-    out = out.with_columns((pl.col("rpe_session") * pl.col("duration_min")).alias("srpe_au"))
+    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
+    out = _session_rows(per_set, sessions)
     return out.select(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()).sort(
         "patient_id", "date", "session_id"
     )
 
 
 def daily_load(
-    sets: Frame,
+    sets: Frame | None,
     sessions: Frame | None,
     *,
     bodyweight_kg: float | pl.DataFrame | None = None,
     catalogue: Frame | None = None,
     max_gap_days: int = 14,
+    session_load: Frame | None = None,
 ) -> pl.DataFrame:
     """Daily training load on a complete calendar, telling rest days from unlogged days.
 
@@ -408,6 +572,13 @@ def daily_load(
         A longer run is a *logging gap*: its days are unlogged (loads null), because
         a day with no log is not automatically a rest day when the log has a gap of
         weeks.
+    session_load
+        :func:`session_load` output of the same tables, when it is already computed
+        (e.g. for :func:`toolkit.analysis.flags.load_spikes`): the days are then
+        summed from it and ``sets``, ``sessions``, ``bodyweight_kg`` and ``catalogue``
+        are not read (pass ``None``). Needs ``patient_id, date, sets, volume_kg,
+        timed_s, srpe_au, unloaded_sets``. Default ``None``: computed from ``sets``
+        and ``sessions`` (the result is the same).
 
     Returns
     -------
@@ -443,50 +614,102 @@ def daily_load(
     BMJ Open SEM 5:e000573 on missing days in load indices).
     """
     max_gap_days = int_option("max_gap_days", max_gap_days, low=0)
-    per_session = session_load(sets, sessions, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
-    per_day = per_session.group_by("patient_id", "date").agg(
-        pl.len().cast(pl.Int64).alias("sessions"),
-        pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
-        pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
+    if session_load is not None:
+        per_session = _frame(session_load, _SESSION_LOAD_REQUIRED, "session_load")
+    elif sets is None:
+        raise OptionError("daily_load needs sets (or a session_load frame), got None")
+    else:
+        per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue, exercises=False)
+        per_session = _session_rows(per_set, sessions)
+    return _days_from_sessions(per_session, max_gap_days)
+
+
+def _days_from_sessions(per_session: pl.DataFrame, max_gap_days: int) -> pl.DataFrame:
+    """The calendar of :func:`daily_load` from one row per session (any order).
+
+    Days are numbered 0..N−1 along the calendar sorted by ``patient_id, date`` (patient
+    *p*'s day *d* is ``offset_p + d``), so the session days are placed with an integer
+    join and the runs (logging gaps, streaks) are found on integer keys. Every
+    patient's calendar starts and ends on a training day, so a run of days without a
+    session never crosses two patients.
+    """
+    per_day = (
+        per_session.filter(pl.col("patient_id").is_not_null() & pl.col("date").is_not_null())
+        .group_by("patient_id", "date")
+        .agg(
+            pl.len().cast(pl.Int64).alias("sessions"),
+            pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
+            pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
+        )
+        .sort("patient_id", "date")
     )
-    calendar = (
-        per_day.group_by("patient_id")
-        .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
-        .explode("date")
+    patients = (
+        per_day.group_by("patient_id", maintain_order=True)
+        .agg(pl.col("date").first().alias("__first"), pl.col("date").last().alias("__last"))
+        .with_columns(__days=(pl.col("__last") - pl.col("__first")).dt.total_days() + 1)
+        .with_columns(__offset=pl.col("__days").cum_sum() - pl.col("__days"))
     )
-    day = calendar.join(per_day, on=["patient_id", "date"], how="left").sort("patient_id", "date")
-    training = pl.col("sessions").fill_null(0) > 0
-    day = day.with_columns(training_day=training).with_columns(
-        __run=pl.col("training_day").cast(pl.Int64).cum_sum().over("patient_id")
-    )
-    day = day.with_columns(
-        logged=pl.col("training_day")
-        | ((~pl.col("training_day")).cast(pl.Int64).sum().over("patient_id", "__run") <= max_gap_days)
-    )
-    logged, train = pl.col("logged"), pl.col("training_day")
-    counts = ["sessions", "sets", "unloaded_sets"]
-    loads = ["volume_kg", "timed_s", "srpe_au"]
-    day = day.with_columns(
-        *(pl.when(train).then(pl.col(c)).when(logged).then(0).cast(pl.Int64).alias(c) for c in counts),
-        *(pl.when(train).then(pl.col(c)).when(logged).then(0.0).cast(pl.Float64).alias(c) for c in loads),
-        rest_day=logged & ~train,
-        __block=(~train).cast(pl.Int64).cum_sum().over("patient_id"),
-    ).with_columns(
-        streak_days=pl.when(logged).then(train.cast(pl.Int64).cum_sum().over("patient_id", "__block"))
-    )
-    return day.select(
-        "patient_id",
-        "date",
+    per_day = per_day.join(
+        patients.select("patient_id", "__first", "__offset"),
+        on="patient_id",
+        how="left",
+        maintain_order="left",
+    ).select(
+        (pl.col("__offset") + (pl.col("date") - pl.col("__first")).dt.total_days()).alias("__g"),
         "sessions",
         "sets",
         "volume_kg",
         "timed_s",
         "srpe_au",
+        "unloaded_sets",
+    )
+    calendar = (
+        patients.select(
+            "patient_id",
+            "__first",
+            "__offset",
+            pl.int_ranges(0, pl.col("__days"), dtype=pl.Int64).alias("__d"),
+        )
+        .explode("__d")
+        .select(
+            "patient_id",
+            (pl.col("__first") + pl.duration(days=pl.col("__d"))).alias("date"),
+            (pl.col("__offset") + pl.col("__d")).alias("__g"),
+            (pl.col("__d") == 0).alias("__start"),
+        )
+    )
+    # Calendar order: __g is the row number.
+    day = calendar.join(per_day, on="__g", how="left", maintain_order="left")
+    train = pl.col("sessions").fill_null(0) > 0
+    day = day.with_columns(training_day=train, __run=train.cast(pl.Int64).cum_sum()).with_columns(
+        # __run: a training day and the days without a session after it; those days are
+        # a logging gap when there are more than max_gap_days of them.
+        logged=pl.col("training_day") | (pl.len().over("__run") - 1 <= max_gap_days),
+        # __break: the last day without a session (or the day before the patient's
+        # first day), where the current streak of training days started.
+        __break=pl.when(~pl.col("training_day"))
+        .then(pl.col("__g"))
+        .when(pl.col("__start"))
+        .then(pl.col("__g") - 1),
+    )
+    logged, train = pl.col("logged"), pl.col("training_day")
+    counts = ["sessions", "sets", "unloaded_sets"]
+    loads = ["volume_kg", "timed_s", "srpe_au"]
+    return day.select(
+        "patient_id",
+        "date",
+        *(pl.when(train).then(pl.col(c)).when(logged).then(0).cast(pl.Int64).alias(c) for c in counts[:2]),
+        *(pl.when(train).then(pl.col(c)).when(logged).then(0.0).cast(pl.Float64).alias(c) for c in loads),
         "training_day",
         "logged",
-        "rest_day",
-        "streak_days",
-        "unloaded_sets",
+        (logged & ~train).alias("rest_day"),
+        pl.when(logged).then(pl.col("__g") - pl.col("__break").forward_fill()).alias("streak_days"),
+        pl.when(train)
+        .then(pl.col("unloaded_sets"))
+        .when(logged)
+        .then(0)
+        .cast(pl.Int64)
+        .alias("unloaded_sets"),
     )
 
 
@@ -667,14 +890,17 @@ def exercise_frequency(
     df = _prepared_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue).filter(pl.col("__counted"))
     return (
         df.with_columns(week_start=week_start_of(pl.col("local_date"), wd))
-        .group_by("patient_id", pl.col("__name").alias("exercise"), "week_start")
+        .group_by("patient_id", "__nid", "week_start")
         .agg(
+            pl.col("__name").first().alias("exercise"),
             pl.col("session_id").n_unique().cast(pl.Int64).alias("sessions"),
             pl.len().cast(pl.Int64).alias("sets"),
             pl.col("__volume_kg").sum().alias("volume_kg"),
             pl.col("__unloaded").sum().cast(pl.Int64).alias("unloaded_sets"),
         )
+        .select("patient_id", "exercise", "week_start", "sessions", "sets", "volume_kg", "unloaded_sets")
         .sort("patient_id", "exercise", "week_start")
+        .collect()
     )
 
 
@@ -818,7 +1044,7 @@ def _e1rm_exprs(w: pl.Expr, r: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _strength_sets(sets: Frame, *, max_reps: int | None) -> pl.DataFrame:
+def _strength_sets(sets: Frame, *, max_reps: int | None) -> pl.LazyFrame:
     """Working/failure sets with reps ≥ 1 (≤ max_reps) and an external load > 0, not assisted."""
     df = _prepared_sets(sets, bodyweight_kg=None, catalogue=None)
     keep = (
@@ -905,7 +1131,7 @@ def e1rm(
         ex["brzycki"].alias("e1rm_brzycki_kg"),
         pl.min_horizontal(ex[f] for f in chosen).alias("e1rm_low_kg"),
         pl.max_horizontal(ex[f] for f in chosen).alias("e1rm_high_kg"),
-    )
+    ).collect()
 
 
 def weekly_top_load(
@@ -957,10 +1183,17 @@ def weekly_top_load(
             _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
         ),
     )
+    # Grouped by the integer id of the name (one per name), cheaper than the string.
     weeks = (
-        df.group_by("patient_id", pl.col("__name").alias("exercise"), "week_start")
-        .agg(pl.col("weight_kg").max().alias("top_kg"), pl.col("__e1rm").max().alias("top_e1rm_kg"))
+        df.group_by("patient_id", "__nid", "week_start")
+        .agg(
+            pl.col("__name").first().alias("exercise"),
+            pl.col("weight_kg").max().alias("top_kg"),
+            pl.col("__e1rm").max().alias("top_e1rm_kg"),
+        )
+        .drop("__nid")
         .sort("patient_id", "exercise", "week_start")
+        .collect()
     )
     by = ["patient_id", "exercise"]
     gap = ((pl.col("week_start") - pl.col("week_start").shift(1)).dt.total_days() // 7).over(by)
