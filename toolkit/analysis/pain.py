@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 _EPS = 1e-9
+_SETTLE_LOOKAHEAD = 14  # logged days checked at once for a flare to settle (then: all)
 """Tolerance of threshold comparisons (a mean of 4.0 computed as 3.9999999999 still counts)."""
 
 _NORMAL_975 = 1.959963984540054
@@ -852,6 +853,91 @@ def weeks_since_anchor(daily: Any, patients: Any) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
+def _settle_dates(d: pl.DataFrame, flagged: pl.DataFrame, margin: float) -> pl.Series:
+    """For every flare day (row ``__i`` of ``d``, sorted by patient and date), the first
+    later day of the same patient with ``pain_mean ≤ trailing_median + margin``, or null.
+
+    The next :data:`_SETTLE_LOOKAHEAD` logged days of every flare day are checked at once
+    (flares mostly settle within days); the flare days still unsettled then are matched
+    against all their patient's later days.
+    """
+    n = d.height
+    later = (
+        flagged.select(
+            "__i",
+            "__p",
+            (pl.col("trailing_median") + margin).alias("__limit"),
+            pl.int_ranges(1, _SETTLE_LOOKAHEAD + 1, dtype=pl.Int64).alias("__k"),
+        )
+        .explode("__k")
+        .with_columns(__j=pl.col("__i") + pl.col("__k"))
+        .filter(pl.col("__j") < n)
+    )
+    j = later["__j"]
+    later = later.with_columns(
+        __later_p=d["__p"].gather(j), __later=d["date"].gather(j), __later_pain=d["pain_mean"].gather(j)
+    ).filter(pl.col("__later_p") == pl.col("__p"))
+    found = (
+        later.filter(pl.col("__later_pain") <= pl.col("__limit"))
+        .group_by("__i")
+        .agg(pl.col("__later").min().alias("settle_date"))
+    )
+    # Flare days whose patient has more than the look-ahead of later days and that did
+    # not settle within it.
+    last_row = d.with_row_index("__j").group_by("__p").agg(pl.col("__j").max().cast(pl.Int64).alias("__last"))
+    rest = (
+        flagged.select("__i", "__p", "trailing_median")
+        .join(found, on="__i", how="anti")
+        .join(last_row, on="__p")
+        .filter(pl.col("__last") > pl.col("__i") + _SETTLE_LOOKAHEAD)
+    )
+    if rest.height:
+        far = (
+            rest.join(
+                d.select("__p", pl.col("date").alias("__later"), pl.col("pain_mean").alias("__later_pain"))
+                .with_row_index("__j")
+                .with_columns(pl.col("__j").cast(pl.Int64)),
+                on="__p",
+            )
+            .filter(
+                (pl.col("__j") > pl.col("__i") + _SETTLE_LOOKAHEAD)
+                & (pl.col("__later_pain") <= pl.col("trailing_median") + margin)
+            )
+            .group_by("__i")
+            .agg(pl.col("__later").min().alias("settle_date"))
+        )
+        found = pl.concat([found, far])
+    return flagged.select("__i").join(found, on="__i", how="left", maintain_order="left")["settle_date"]
+
+
+def _episode_starts(flagged: pl.DataFrame) -> pl.Series:
+    """Which flare days (sorted by patient and date, with ``settle_date``) start an episode.
+
+    A patient's first flare day starts one; an episode started on day *i* lasts until
+    its ``settle_date`` (for ever when null), and the first flare day on or after it
+    starts the next. The chains of episode starts are followed for all patients at
+    once, one step per episode.
+    """
+    p = flagged["__p"].to_numpy()
+    day = flagged["date"].cast(pl.Int64).to_numpy()
+    settle = flagged["settle_date"].cast(pl.Int64)
+    settled = settle.is_not_null().to_numpy()
+    settle = settle.fill_null(0).to_numpy()
+    span = int(day.max() - day.min()) + 2 if len(day) else 1
+    key = p.astype(np.int64) * span + (day - day.min())
+    nxt = np.searchsorted(key, p.astype(np.int64) * span + (settle - day.min()), side="left")
+    ok = settled & (nxt < len(key))
+    ok[ok] = p[nxt[ok]] == p[ok]
+    nxt = np.where(ok, nxt, -1)
+    start = np.zeros(len(key), dtype=bool)
+    frontier = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    while frontier.size:
+        start[frontier] = True
+        frontier = nxt[frontier]
+        frontier = frontier[frontier >= 0]
+    return pl.Series(start, dtype=pl.Boolean)
+
+
 def flares(
     daily: Any,
     *,
@@ -918,11 +1004,13 @@ def flares(
     )
     if d.is_empty():
         return _empty(FLARE_SCHEMA)
+    d = d.with_columns(__p=pl.col("patient_id").rle_id())
     flagged = (
         d.with_columns(
             trailing_median=pl.col("pain_mean")
             .rolling_median_by("date", window_size=f"{window}d", closed="left", min_samples=3)
-            .over("patient_id")
+            .over("__p"),
+            __i=pl.int_range(pl.len(), dtype=pl.Int64),
         )
         .with_columns(excess=pl.col("pain_mean") - pl.col("trailing_median"))
         .filter(pl.col("excess") >= thr - _EPS)
@@ -930,31 +1018,8 @@ def flares(
     )
     if flagged.is_empty():
         return _empty(FLARE_SCHEMA)
-    settle = (
-        flagged.select("patient_id", "date", "trailing_median")
-        .join(d.rename({"date": "later", "pain_mean": "later_pain"}), on="patient_id")
-        .filter(
-            (pl.col("later") > pl.col("date"))
-            & (pl.col("later_pain") <= pl.col("trailing_median") + margin + _EPS)
-        )
-        .group_by("patient_id", "date")
-        .agg(settle_date=pl.col("later").min())
-    )
-    flagged = flagged.join(settle, on=["patient_id", "date"], how="left").sort("patient_id", "date")
-    # Sequential merge (an episode's end depends on its own start): one pass over flare days.
-    keep: list[bool] = []
-    current_pid: Any = object()
-    open_until: dt.date | None = None
-    is_open = False
-    for pid, day, settle_date in flagged.select("patient_id", "date", "settle_date").iter_rows():
-        if pid != current_pid:
-            current_pid, is_open = pid, False
-        if is_open and (open_until is None or day < open_until):
-            keep.append(False)
-            continue
-        keep.append(True)
-        is_open, open_until = True, settle_date
-    episodes = flagged.filter(pl.Series(keep, dtype=pl.Boolean))
+    flagged = flagged.with_columns(settle_date=_settle_dates(d, flagged, margin + _EPS))
+    episodes = flagged.filter(_episode_starts(flagged))
     return (
         episodes.with_columns(days_to_settle=(pl.col("settle_date") - pl.col("date")).dt.total_days())
         .with_columns(settled=pl.col("days_to_settle").is_not_null())
