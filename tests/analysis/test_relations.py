@@ -155,6 +155,85 @@ def test_rare_binary_driver_falls_back_to_the_conventional_test() -> None:
     assert rest["p_value"] == pytest.approx(row["p_value"], rel=1e-9)
 
 
+def test_many_patients_at_once_equal_statsmodels_fitted_one_by_one() -> None:
+    # The regressions of all patients are solved as one stacked problem; each row must
+    # equal statsmodels fitted on that row's own design: missing pain days (lags count
+    # calendar days, HAC lags count rows), prior pain forward-filled ≤ 2 days, a patient
+    # training daily (streak length = days + 1: collinear with the trend), one with too
+    # few ratings, and the reverse model with its weekday indicators.
+    rng = np.random.default_rng(17)
+    n = 90
+    loads, pains, truth = [], [], {}
+    for pid, kind in [("a", "gaps"), ("b", "daily"), ("c", "few"), ("d", "gaps")]:
+        train = np.ones(n, bool) if kind == "daily" else rng.random(n) < 0.5
+        volume = np.where(train, 1500.0 + 400.0 * rng.random(n), 0.0)
+        pain = 4.0 + 0.4 * np.roll(volume, 1) / 1000.0 + _ar1(rng, n, 0.5, 0.6)
+        keep = rng.random(n) > 0.2 if kind != "few" else np.arange(n) < 12
+        loads.append(_daily_load(pid, train, volume))
+        pains.append(_daily_pain(pid, pain, keep))
+        truth[pid] = (train, volume, np.where(keep, pain, np.nan))
+    out = relations(pl.concat(loads), pl.concat(pains), lags=(0, 2, (1, 2)))
+    assert out["patient_id"].unique().sort().to_list() == ["a", "b", "c", "d"]
+
+    def check(pid: str, row: dict, y: np.ndarray, design: np.ndarray) -> None:
+        m, k = design.shape
+        lags = math.ceil(1.3 * math.sqrt(m))
+        nu = min(m - k, math.floor(1.5 * m / lags))
+        conv = sm.OLS(y, design).fit()
+        hac = sm.OLS(y, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+        half_hac = stats.t.ppf(0.975, nu) * hac.bse[1]
+        half_ols = stats.t.ppf(0.975, m - k) * conv.bse[1]
+        se, df = (hac.bse[1], nu) if half_hac >= half_ols else (conv.bse[1], m - k)
+        assert row["n"] == m, (pid, row["driver"])
+        assert row["effect"] == pytest.approx(conv.params[1], rel=1e-9, abs=1e-12)
+        assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * max(half_hac, half_ols), rel=1e-9)
+        assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(conv.params[1]) / se, df), rel=1e-9)
+
+    for pid in ("a", "d"):
+        train, volume, pain = truth[pid]
+        prior = pd.Series(pain).ffill(limit=2).to_numpy()
+        first = np.flatnonzero(np.isfinite(pain))[0]
+        for label, lo, hi, driver, x_all in [
+            ("0", 0, 0, "daily load", volume / 1000.0),
+            ("2", 2, 2, "training day", train.astype(float)),
+            ("1–2", 1, 2, "daily load", volume / 1000.0),
+        ]:
+            t = np.arange(n)
+            x = np.full(n, np.nan)
+            x[hi:] = np.mean([x_all[hi - j : n - j] for j in range(lo, hi + 1)], axis=0)
+            pr = np.full(n, np.nan)
+            pr[hi + 1 :] = prior[: n - hi - 1]
+            pr[: first + hi + 1] = np.nan  # the calendar starts at the first rating
+            rows = np.isfinite(pain) & np.isfinite(x) & np.isfinite(pr)
+            design = np.column_stack([np.ones(rows.sum()), x[rows], (t[rows] - first) / 7.0, pr[rows]])
+            row = _row(out, patient_id=pid, driver=driver, lag_label=label, direction=FORWARD)
+            check(pid, row, pain[rows], design)
+        # reverse: next-day training (percentage points) ~ pain + trend + today's training + weekday
+        rows = np.isfinite(pain[:-1])
+        t = np.arange(n - 1)[rows]
+        weekday = np.array([(DAY0 + dt.timedelta(days=int(i))).isoweekday() % 7 + 1 for i in t])
+        dummies = [(weekday == d).astype(float) for d in np.unique(weekday)[1:]]
+        design = np.column_stack(
+            [np.ones(t.size), pain[:-1][rows], (t - first) / 7.0, 100.0 * train[:-1][rows], *dummies]
+        )
+        row = _row(out, patient_id=pid, driver="training day", direction=REVERSE)
+        check(pid, row, 100.0 * train[1:][rows], design)
+
+    streak = _row(out, patient_id="b", driver="streak length", lag_label="0")
+    assert streak["effect"] is None
+    assert streak["note"] == (
+        "not tested: driver is collinear with the time trend or the adjustment (nothing left to compare)"
+    )
+    every = _row(out, patient_id="b", driver="training day", lag_label="0")
+    assert (
+        every["note"] == f"not tested: {every['n']} of {every['n']} days exposed (needs ≥ 2 with and without)"
+    )
+    few = _row(out, patient_id="c", driver="daily load", lag_label="0")
+    # 12 ratings; the first has no prior pain → 11 days
+    assert few["note"] == "not tested: 11 days with both a pain rating and the driver (fewer than 20)"
+    assert few["p_value"] is None and few["q_value"] is None and not few["significant"]
+
+
 # --------------------------------------------------------------------------------------
 # The synthetic cohort: planted effects found, nothing found where nothing was planted
 # --------------------------------------------------------------------------------------
