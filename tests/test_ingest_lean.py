@@ -73,3 +73,63 @@ def test_recovery_ingest_does_not_import_what_it_does_not_use(tmp_path: Path, re
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
     assert "rows read" in out.stdout
+
+
+def _records_reference(data: bytes, sep: str) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Record boundaries written out byte by byte (RFC 4180 quotes), for comparison."""
+    starts, ends, fields, lines = [], [], [], []
+    inside, start, count, line, start_line = False, 0, 1, 1, 1
+    for i, ch in enumerate(data):
+        if ch == 34:
+            inside = not inside
+        elif ch == ord(sep) and not inside:
+            count += 1
+        elif ch == 10:
+            line += 1
+            if not inside:
+                end = i - 1 if i > start and data[i - 1] == 13 else i
+                starts.append(start), ends.append(end), fields.append(count), lines.append(start_line)
+                start, count, start_line = i + 1, 1, line
+    if not data or data[-1] != 10:
+        end = len(data) - 1 if len(data) > start and data[-1] == 13 else len(data)
+        starts.append(start), ends.append(end), fields.append(count), lines.append(start_line)
+    return starts, ends, fields, lines
+
+
+def test_records_are_found_the_same_across_block_boundaries(monkeypatch) -> None:
+    from toolkit.ingest import _text
+
+    data = (
+        b'Date,"Name, with comma",Notes\r\n'
+        b'2024-01-01,"a ""quoted"" word","two\nlines, and a comma"\r\n'
+        b"\r\n"
+        b"2024-01-02,b\n"
+        b'2024-01-03,"c",,,extra\n'
+        b"\n"
+        b'2024-01-04,"multi\n\nline",end'
+    )
+    expected = _records_reference(data, ",")
+    for block in (1, 2, 3, 5, 7, 64, 1 << 22):
+        monkeypatch.setattr(_text, "_BLOCK", block)
+        got = _text._records(data, ",", "f.csv")
+        assert [a.tolist() for a in got] == [list(x) for x in expected], block
+    monkeypatch.setattr(_text, "_BLOCK", 3)
+    small = _text.parse_csv(data, "f.csv")
+    monkeypatch.setattr(_text, "_BLOCK", 1 << 22)
+    assert small.rows.equals(_text.parse_csv(data.decode(), "f.csv").rows)
+    assert small.raw_text([2, 5]) == [
+        '2024-01-01,"a ""quoted"" word","two\nlines, and a comma"',
+        "2024-01-02,b",
+    ]
+
+
+def test_truncated_quote_is_found_in_a_later_block(monkeypatch) -> None:
+    import pytest
+
+    from toolkit.exceptions import IngestError
+    from toolkit.ingest import _text
+
+    monkeypatch.setattr(_text, "_BLOCK", 4)
+    with pytest.raises(IngestError) as err:
+        _text.parse_csv(b'a,b\n1,2\n3,"open\nstill open\n', "t.csv")
+    assert err.value.reason == Reason.TRUNCATED and err.value.row == 3

@@ -9,7 +9,7 @@ import polars as pl
 
 from toolkit.exceptions import IngestError, OptionError, Reason
 from toolkit.ingest._base import ReaderSpec, ReadOptions, ReadResult
-from toolkit.ingest._text import CsvTable, decode, parse_csv
+from toolkit.ingest._text import CsvTable, parse_csv, utf8_bytes
 
 __all__ = ["detect_format", "read_bytes", "readers"]
 
@@ -92,8 +92,7 @@ def detect_format(
                 f"unrecognised {container.upper()} file: expected a FHIR Observation/Bundle "
                 "(JSON) or an Apple Health export (export.xml or its zip)",
             )
-    text = decode(data, file, encoding=options.encoding)
-    table = parse_csv(text, file)
+    table = parse_csv(utf8_bytes(data, file, encoding=options.encoding), file)
     for spec in [forced] if forced else readers():
         if spec.detect is not None and (layout := spec.detect(table.header)):
             return spec, layout, table

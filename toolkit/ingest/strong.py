@@ -366,7 +366,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     df = pull_field_count(rej, df, len(table.header))
 
     # --- pseudo rows: Rest Timer and Note, attached to the preceding set ---------------
-    order = pl.col("set_order").str.to_lowercase()
+    df = df.with_columns(pl.col("set_order").str.to_lowercase().alias("_order"))
+    order = pl.col("_order")
     kind = (
         pl.when(order == "rest timer")
         .then(pl.lit("rest"))
@@ -379,7 +380,164 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         separator=_SEP,
     )
     key = pl.concat_str([session, pl.col("exercise").fill_null("")], separator=_SEP)
-    df = df.with_columns(kind.alias("_kind"), key.alias("_key"), session.alias("_session"))
+    if df.select(order.is_in(["rest timer", "note"]).any()).item():
+        df = _attach_pseudo_rows(df, rej, kind, key)
+    else:  # nothing to attach: skip the per-row keys and joins
+        df = df.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("rest_after_s"),
+            pl.lit(None, dtype=pl.String).alias("_extra_notes"),
+        )
+
+    # --- required values --------------------------------------------------------------
+    df = pull_empty(rej, df, "exercise", "Exercise Name", "no exercise name")
+    df = pull_empty(rej, df, "date", "Date", "no date")
+    df = df.with_columns(parse_datetime("date", _DATE_FORMATS).alias("ts_local"))
+    df = rej.pull(
+        df,
+        pl.col("ts_local").is_null(),
+        Reason.BAD_DATE,
+        "Date",
+        pl.format("not a date (expected YYYY-MM-DD HH:MM:SS): {}", pl.col("date")),
+    )
+
+    # --- set order --------------------------------------------------------------------
+    offset = 1 if layout == "v0_2016" else 0
+    df = df.with_columns(number("set_order").alias("_so"))
+    so_num = pl.col("_so")
+    letter = pl.col("_order").is_in(list(_SET_TYPES))
+    bad_order = pl.col("set_order").is_not_null() & ~letter & (so_num.is_null() | (so_num != so_num.round(0)))
+    df = rej.pull(
+        df,
+        bad_order,
+        Reason.UNKNOWN_VALUE,
+        "Set Order",
+        pl.format("unknown set order '{}': expected a number, W, D or F", pl.col("set_order")),
+    )
+    df = rej.pull(
+        df,
+        so_num + offset < 1,
+        Reason.OUT_OF_RANGE,
+        "Set Order",
+        pl.format("set order {} is below the first set", pl.col("set_order")),
+    )
+    unnumbered = letter | pl.col("set_order").is_null()
+    if df.select(unnumbered.any()).item():
+        if "_key" not in df.columns:
+            df = df.with_columns(key.alias("_key"))
+        positional = unnumbered.any().over("_key")
+        set_index = (
+            pl.when(positional)
+            .then(pl.int_range(1, pl.len() + 1).over("_key", order_by="_line"))
+            .otherwise(so_num + offset)
+        )
+    else:  # every set is numbered: no per-exercise positions to compute
+        set_index = so_num + offset
+    df = df.with_columns(
+        set_index.alias("set_index"),
+        pl.col("_order")
+        .replace_strict(_SET_TYPES, default="working", return_dtype=pl.String)
+        .alias("set_type"),
+    )
+
+    # --- numbers (each cell parsed once) ------------------------------------------------
+    numeric = {
+        "weight": ("Weight", cols.get("weight", "Weight")),
+        "reps": ("Reps", "Reps"),
+        "distance": ("Distance", cols.get("distance", "Distance")),
+        "seconds": ("Seconds", "Seconds"),
+        "rpe": ("RPE", "RPE"),
+    }
+    df = df.with_columns(number(role).alias(f"_n_{role}") for role in numeric)
+    for role, (_, column) in numeric.items():
+        df = rej.pull(
+            df,
+            unparsed(role, pl.col(f"_n_{role}")),
+            Reason.BAD_NUMBER,
+            column,
+            pl.format("not a number: {}", pl.col(role)),
+        )
+    for role, (_, column) in numeric.items():
+        value = pl.col(f"_n_{role}")
+        too_big = (value > 10) if role == "rpe" else pl.lit(False)
+        df = rej.pull(
+            df,
+            (value < 0) | too_big,
+            Reason.OUT_OF_RANGE,
+            column,
+            pl.format("out of range: {}", pl.col(role)),
+        )
+    df = df.with_columns(
+        zero_as_null("_n_weight").alias("_w"),
+        zero_as_null("_n_reps").alias("reps_v"),
+        zero_as_null("_n_distance").alias("_d"),
+        zero_as_null("_n_seconds").alias("duration_s"),
+        pl.col("_n_rpe").alias("rpe_v"),
+    )
+    df = rej.pull(
+        df,
+        pl.all_horizontal(pl.col(c).is_null() for c in ("_w", "reps_v", "_d", "duration_s")),
+        Reason.INFO_UNFILLED_SET,
+        None,
+        "unfilled set: no weight, reps, distance or time",
+    )
+
+    # --- units ------------------------------------------------------------------------
+    df, w_unit, w_assumed = _weight_units(df, cols, options, rej, warnings, assumptions)
+    default_distance = "km" if options.weight_unit == "kg" else "mi"
+    df, d_unit = _distance_units(df, cols, default_distance, rej, warnings, assumptions)
+
+    # --- session duration -------------------------------------------------------------
+    df = df.with_columns(duration_seconds("duration").alias("_dur_read"))
+    df = df.with_columns(zero_as_null("_dur_read").alias("_dur"))
+    unreadable = df.filter(unparsed("duration", pl.col("_dur_read")))
+    if unreadable.height:
+        sessions = unreadable.select(session.n_unique()).item()
+        warnings.append(
+            f"{sessions} session(s) have a duration that could not be read "
+            f"(e.g. {unreadable['duration'][0]!r}): kept as text only"
+        )
+    suspect = df.filter(pl.col("_dur") > SUSPECT_SESSION_S)
+    if suspect.height:
+        n = suspect.select(session.n_unique()).item()
+        longest = float(suspect["_dur"].max())  # type: ignore[arg-type]
+        warnings.append(
+            f"{n} session{'s have' if n > 1 else ' has an'} implausible "
+            f"duration{'s' if n > 1 else ''} (up to {_fmt_hm(longest)}): kept as text, "
+            "flagged, not used as training time"
+        )
+
+    notes = pl.concat_str([pl.col("notes"), pl.col("_extra_notes")], separator="; ", ignore_nulls=True)
+    out = df.with_columns(
+        pl.lit(True).alias("time_known"),
+        pl.col("workout").alias("workout_name"),
+        pl.when(pl.col("_dur") <= SUSPECT_SESSION_S).then(pl.col("_dur")).alias("session_duration_s"),
+        pl.col("duration").alias("session_duration_raw"),
+        pl.col("exercise").alias("exercise_raw"),
+        pl.col("reps_v").alias("reps"),
+        *weight_columns(pl.col("_w"), w_unit, assumed=w_assumed),
+        *distance_columns(pl.col("_d"), d_unit),
+        pl.col("rpe_v").alias("rpe"),
+        pl.when(notes != "").then(notes).alias("notes"),
+    )
+    if not out["_line"].is_sorted():
+        out = out.sort("_line")
+    return ReadResult(
+        format="strong",
+        layout=layout,
+        kind="workout",
+        rows_read=rows_read,
+        data=finish(out, SET_INPUT),
+        quarantine=rej.frame(),
+        warnings=warnings,
+        assumptions=assumptions,
+    )
+
+
+def _attach_pseudo_rows(df: pl.DataFrame, rej: Rejects, kind: pl.Expr, key: pl.Expr) -> pl.DataFrame:
+    """Quarantine Rest Timer and Note rows, attaching their seconds (``rest_after_s``)
+    and text (``_extra_notes``) to the nearest preceding set row of the same date,
+    workout and exercise."""
+    df = df.with_columns(kind.alias("_kind"), key.alias("_key"))
     is_set = pl.col("_kind") == "set"
     df = df.with_columns(
         pl.when(is_set).then(pl.col("_line")).forward_fill().alias("_anchor"),
@@ -428,138 +586,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .then(pl.format("note row: text added to the notes of the set on line {}", pl.col("_anchor")))
         .otherwise(pl.lit("note row: no text, or no preceding set to attach it to")),
     )
-
-    # --- required values --------------------------------------------------------------
-    df = pull_empty(rej, df, "exercise", "Exercise Name", "no exercise name")
-    df = pull_empty(rej, df, "date", "Date", "no date")
-    df = df.with_columns(parse_datetime("date", _DATE_FORMATS).alias("ts_local"))
-    df = rej.pull(
-        df,
-        pl.col("ts_local").is_null(),
-        Reason.BAD_DATE,
-        "Date",
-        pl.format("not a date (expected YYYY-MM-DD HH:MM:SS): {}", pl.col("date")),
-    )
-
-    # --- set order --------------------------------------------------------------------
-    offset = 1 if layout == "v0_2016" else 0
-    so_num = number("set_order")
-    letter = pl.col("set_order").str.to_lowercase().is_in(list(_SET_TYPES))
-    bad_order = pl.col("set_order").is_not_null() & ~letter & (so_num.is_null() | (so_num != so_num.round(0)))
-    df = rej.pull(
-        df,
-        bad_order,
-        Reason.UNKNOWN_VALUE,
-        "Set Order",
-        pl.format("unknown set order '{}': expected a number, W, D or F", pl.col("set_order")),
-    )
-    df = rej.pull(
-        df,
-        so_num + offset < 1,
-        Reason.OUT_OF_RANGE,
-        "Set Order",
-        pl.format("set order {} is below the first set", pl.col("set_order")),
-    )
-    positional = (letter | pl.col("set_order").is_null()).any().over("_key")
-    df = df.with_columns(
-        pl.when(positional)
-        .then(pl.int_range(1, pl.len() + 1).over("_key", order_by="_line"))
-        .otherwise(so_num + offset)
-        .alias("set_index"),
-        pl.col("set_order")
-        .str.to_lowercase()
-        .replace_strict(_SET_TYPES, default="working", return_dtype=pl.String)
-        .alias("set_type"),
-    )
-
-    # --- numbers ----------------------------------------------------------------------
-    numeric = {
-        "weight": ("Weight", cols.get("weight", "Weight")),
-        "reps": ("Reps", "Reps"),
-        "distance": ("Distance", cols.get("distance", "Distance")),
-        "seconds": ("Seconds", "Seconds"),
-        "rpe": ("RPE", "RPE"),
-    }
-    for role, (_, column) in numeric.items():
-        df = rej.pull(
-            df,
-            unparsed(role, number(role)),
-            Reason.BAD_NUMBER,
-            column,
-            pl.format("not a number: {}", pl.col(role)),
-        )
-    for role, (_, column) in numeric.items():
-        too_big = (number(role) > 10) if role == "rpe" else pl.lit(False)
-        df = rej.pull(
-            df,
-            (number(role) < 0) | too_big,
-            Reason.OUT_OF_RANGE,
-            column,
-            pl.format("out of range: {}", pl.col(role)),
-        )
-    df = df.with_columns(
-        zero_as_null(number("weight")).alias("_w"),
-        zero_as_null(number("reps")).alias("reps_v"),
-        zero_as_null(number("distance")).alias("_d"),
-        zero_as_null(number("seconds")).alias("duration_s"),
-        number("rpe").alias("rpe_v"),
-    )
-    df = rej.pull(
-        df,
-        pl.all_horizontal(pl.col(c).is_null() for c in ("_w", "reps_v", "_d", "duration_s")),
-        Reason.INFO_UNFILLED_SET,
-        None,
-        "unfilled set: no weight, reps, distance or time",
-    )
-
-    # --- units ------------------------------------------------------------------------
-    df, w_unit, w_assumed = _weight_units(df, cols, options, rej, warnings, assumptions)
-    default_distance = "km" if options.weight_unit == "kg" else "mi"
-    df, d_unit = _distance_units(df, cols, default_distance, rej, warnings, assumptions)
-
-    # --- session duration -------------------------------------------------------------
-    dur = zero_as_null(duration_seconds("duration"))
-    df = df.with_columns(dur.alias("_dur"))
-    unreadable = df.filter(unparsed("duration", duration_seconds("duration")))
-    if unreadable.height:
-        sessions = unreadable["_session"].n_unique()
-        warnings.append(
-            f"{sessions} session(s) have a duration that could not be read "
-            f"(e.g. {unreadable['duration'][0]!r}): kept as text only"
-        )
-    suspect = df.filter(pl.col("_dur") > SUSPECT_SESSION_S)
-    if suspect.height:
-        n = suspect["_session"].n_unique()
-        longest = float(suspect["_dur"].max())  # type: ignore[arg-type]
-        warnings.append(
-            f"{n} session{'s have' if n > 1 else ' has an'} implausible "
-            f"duration{'s' if n > 1 else ''} (up to {_fmt_hm(longest)}): kept as text, "
-            "flagged, not used as training time"
-        )
-
-    notes = pl.concat_str([pl.col("notes"), pl.col("_extra_notes")], separator="; ", ignore_nulls=True)
-    out = df.with_columns(
-        pl.lit(True).alias("time_known"),
-        pl.col("workout").alias("workout_name"),
-        pl.when(pl.col("_dur") <= SUSPECT_SESSION_S).then(pl.col("_dur")).alias("session_duration_s"),
-        pl.col("duration").alias("session_duration_raw"),
-        pl.col("exercise").alias("exercise_raw"),
-        pl.col("reps_v").alias("reps"),
-        *weight_columns(pl.col("_w"), w_unit, assumed=w_assumed),
-        *distance_columns(pl.col("_d"), d_unit),
-        pl.col("rpe_v").alias("rpe"),
-        pl.when(notes != "").then(notes).alias("notes"),
-    ).sort("_line")
-    return ReadResult(
-        format="strong",
-        layout=layout,
-        kind="workout",
-        rows_read=rows_read,
-        data=finish(out, SET_INPUT),
-        quarantine=rej.frame(),
-        warnings=warnings,
-        assumptions=assumptions,
-    )
+    return df
 
 
 def _weight_units(
