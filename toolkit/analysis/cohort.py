@@ -188,7 +188,11 @@ def _table(frame: Frame, name: str, ids: pl.Series | None = None) -> pl.DataFram
     require_columns(df, ["patient_id", "local_date"], name)
     df = _cast_column(df, "patient_id", pl.String, name)
     df = _cast_column(df, "local_date", pl.Date, name)
-    return df if ids is None else df.filter(pl.col("patient_id").is_in(ids.implode()))
+    if ids is None:
+        return df
+    keep = df.get_column("patient_id").is_in(ids.implode())
+    # Copy the (possibly large) table only when some rows belong to other patients.
+    return df if keep.all() else df.filter(keep)
 
 
 # --------------------------------------------------------------------------------------
@@ -292,8 +296,11 @@ def cohort_table(
         return pl.DataFrame(schema=COHORT_TABLE_SCHEMA)
 
     bodyweight = _bodyweights(pts)
-    per_session = ld.session_load(sets_df, sessions_df, bodyweight_kg=bodyweight)
-    daily = ld.daily_load(sets_df, sessions_df, bodyweight_kg=bodyweight)
+    # The sessions are computed once: the days are summed from them, and they carry the
+    # first and last set date of each session for the period.
+    session_table = ld._session_table(sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None)
+    per_session = session_table.drop("__first", "__last")
+    daily = ld.daily_load(None, None, session_load=per_session)
     weekly = ld.weekly_load(daily)
     ratio = ld.acwr(daily, variant="ewma")
     top = ld.weekly_top_load(sets_df)
@@ -313,18 +320,21 @@ def cohort_table(
     flag_counts = flags.group_by("patient_id").agg(
         *((pl.col("kind") == kind).sum().cast(pl.Int64).alias(f"flags_{kind}") for kind in _FLAG_KINDS)
     )
-    span_parts = [
-        sets_df.select("patient_id", pl.col("local_date").alias("date")),
-        daily_pain.select("patient_id", "date"),
-    ]
+    # First and last set dates come from the sessions (every set is in one of them).
+    set_days = session_table.select("patient_id", pl.col("__first").alias("lo"), pl.col("__last").alias("hi"))
     span = (
-        pl.concat(span_parts)
+        pl.concat(
+            [
+                set_days,
+                daily_pain.select("patient_id", pl.col("date").alias("lo"), pl.col("date").alias("hi")),
+            ]
+        )
         .group_by("patient_id")
-        .agg(first_date=pl.col("date").min(), last_date=pl.col("date").max())
+        .agg(first_date=pl.col("lo").min(), last_date=pl.col("hi").max())
     )
-    log_parts = [
+    log_parts = [set_days.select("patient_id", pl.col("hi").alias("date"))] + [
         df.select("patient_id", pl.col("local_date").alias("date"))
-        for df in (sets_df, sessions_df, pain_df, proms_df)
+        for df in (sessions_df, pain_df, proms_df)
         if df is not None
     ]
     last_log = pl.concat(log_parts).group_by("patient_id").agg(last_log=pl.col("date").max())

@@ -545,9 +545,18 @@ def session_load(
     >>> session_load(sets, sessions).select("sets", "volume_kg", "srpe_au").row(0)
     (2, 1000.0, 450.0)
     """
+    out = _session_table(sets, sessions, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
+    return out.select(list(_SESSION_SCHEMA))
+
+
+def _session_table(
+    sets: Frame, sessions: Frame | None, *, bodyweight_kg: Any, catalogue: Any
+) -> pl.DataFrame:
+    """:func:`session_load` (sorted, cast) with ``__first, __last``: the first and last
+    set date of the session (null without sets)."""
     per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
     out = _session_rows(per_set, sessions)
-    return out.select(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()).sort(
+    return out.select(*(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()), "__first", "__last").sort(
         "patient_id", "date", "session_id"
     )
 
