@@ -365,6 +365,16 @@ def _prepared_sets(
 # --------------------------------------------------------------------------------------
 
 
+def _patient_ranks(df: pl.DataFrame) -> pl.Series:
+    """``__pr``: the rank of every set's ``patient_id`` among the sorted distinct ids (an
+    integer that groups and sorts like the string; null for a null id). The ids are
+    ranked once per run of consecutive sets of one patient, not once per set."""
+    run = df.select(pl.col("patient_id").rle_id().alias("__run")).to_series()
+    head = (run != run.shift(1)).fill_null(True)
+    rank = df.get_column("patient_id").filter(head).rank("dense")
+    return rank.gather(run).rename("__pr")
+
+
 def _session_runs(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     """Run id of every set (consecutive sets of one ``patient_id, session_id``) and the
     ``patient_id, session_id`` of every run, in run order."""
@@ -735,10 +745,35 @@ _DAILY_REQUIRED = {
 }
 
 
+def _is_calendar(df: pl.DataFrame) -> bool:
+    """Whether ``df`` (``patient_id, date``) is already a complete calendar, as
+    :func:`daily_load` returns it: sorted by patient and date, every patient's days
+    consecutive, no null or repeated key. Then it needs no re-sorting or filling."""
+    if df.is_empty() or df.select(pl.any_horizontal(pl.col("patient_id", "date").is_null().any())).item():
+        return False
+    pid, date = pl.col("patient_id"), pl.col("date")
+    new_patient = (pid != pid.shift(1)).fill_null(True)
+    return bool(
+        df.select(
+            (
+                pl.when(new_patient)
+                .then((pid > pid.shift(1)).fill_null(True))
+                .otherwise(date == date.shift(1) + pl.duration(days=1))
+            ).all()
+        ).item()
+    )
+
+
+def _on_logged(col: str) -> pl.Expr:
+    """``col`` on logged days, null on the others (masked rather than filtered, which
+    keeps group-by aggregations on their fast path)."""
+    return pl.when(pl.col("logged")).then(pl.col(col))
+
+
 def _strict_sum(col: str) -> pl.Expr:
     """Σ over logged days; null when no day is logged or a logged day lacks a value."""
-    on_logged = pl.col(col).filter(pl.col("logged"))
-    return pl.when(pl.col("logged").any() & (on_logged.null_count() == 0)).then(on_logged.sum())
+    missing = (pl.col("logged") & pl.col(col).is_null()).sum()
+    return pl.when(pl.col("logged").any() & (missing == 0)).then(_on_logged(col).sum())
 
 
 def weekly_load(
@@ -808,28 +843,30 @@ def weekly_load(
     df = as_polars(daily, "daily")
     extra = {c: pl.Float64 for c in ("volume_kg", "srpe_au") if c != load}
     df = _frame(df, {**_DAILY_REQUIRED, load: pl.Float64}, "daily", optional=extra)
-    df = df.with_columns(week_start=week_start_of(pl.col("date"), wd)).sort("patient_id", "date")
-    value = pl.col(load)
-    weeks = df.group_by("patient_id", "week_start").agg(
-        pl.when(pl.col("logged").any())
-        .then(pl.col("sessions").filter(pl.col("logged")).sum())
-        .cast(pl.Int64)
-        .alias("sessions"),
+    if not _is_calendar(df.select("patient_id", "date")):
+        df = df.sort("patient_id", "date")
+    # Sorted by patient: an integer run id groups and orders like the string.
+    df = df.with_columns(week_start=week_start_of(pl.col("date"), wd), __p=pl.col("patient_id").rle_id())
+    value = _on_logged(load)
+    missing = (pl.col("logged") & pl.col(load).is_null()).sum()
+    weeks = df.group_by("__p", "week_start").agg(
+        pl.col("patient_id").first(),
+        pl.when(pl.col("logged").any()).then(_on_logged("sessions").sum()).cast(pl.Int64).alias("sessions"),
         (pl.col("training_day") & pl.col("logged")).sum().cast(pl.Int64).alias("training_days"),
         (~pl.col("training_day") & pl.col("logged")).sum().cast(pl.Int64).alias("rest_days"),
         pl.col("logged").sum().cast(pl.Int64).alias("logged_days"),
         *(_strict_sum(c).alias(c) for c in {"volume_kg", "srpe_au", load}),
-        pl.when((pl.col("logged").sum() == 7) & (value.filter(pl.col("logged")).null_count() == 0))
-        .then(value.filter(pl.col("logged")).mean() / value.filter(pl.col("logged")).std(ddof=ddof))
+        pl.when((pl.col("logged").sum() == 7) & (missing == 0))
+        .then(value.mean() / value.std(ddof=ddof))
         .alias("__monotony"),
     )
     complete = pl.col("logged_days") == 7
-    prev = pl.col(load).shift(1).over("patient_id")
-    prev_ok = (
-        pl.col("week_start").shift(1).over("patient_id") == pl.col("week_start") - pl.duration(days=7)
-    ) & (complete.shift(1).over("patient_id"))
+    prev = pl.col(load).shift(1).over("__p")
+    prev_ok = (pl.col("week_start").shift(1).over("__p") == pl.col("week_start") - pl.duration(days=7)) & (
+        complete.shift(1).over("__p")
+    )
     weeks = (
-        weeks.sort("patient_id", "week_start")
+        weeks.sort("__p", "week_start")
         .with_columns(complete_week=complete)
         .with_columns(
             change_pct=pl.when(prev_ok & complete & (prev != 0)).then((pl.col(load) - prev) / prev * 100.0),
@@ -997,15 +1034,17 @@ def acwr(
     value = pl.col(load)
     if "logged" in df.columns:
         value = pl.when(pl.col("logged").fill_null(False)).then(value)
-    df = df.select("patient_id", "date", value.alias("__x")).unique(
-        ["patient_id", "date"], keep="first", maintain_order=True
-    )
-    calendar = (
-        df.group_by("patient_id")
-        .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
-        .explode("date")
-    )
-    df = calendar.join(df, on=["patient_id", "date"], how="left").sort("patient_id", "date")
+    df = df.select("patient_id", "date", value.alias("__x"))
+    if not _is_calendar(df):
+        df = df.unique(["patient_id", "date"], keep="first", maintain_order=True)
+        calendar = (
+            df.group_by("patient_id")
+            .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
+            .explode("date")
+        )
+        df = calendar.join(df, on=["patient_id", "date"], how="left").sort("patient_id", "date")
+    # Rows are sorted by patient: an integer run id partitions them like the string.
+    df = df.with_columns(__p=pl.col("patient_id").rle_id())
     x = pl.col("__x")
     if label.startswith("ewma"):
         acute = x.ewm_mean(alpha=2 / (acute_days + 1), adjust=False, ignore_nulls=True)
@@ -1017,9 +1056,9 @@ def acwr(
         acute = x.rolling_mean(acute_days)
         chronic = x.rolling_mean(chronic_days - acute_days).shift(acute_days)
     df = df.with_columns(
-        acute=acute.over("patient_id"),
-        chronic=chronic.over("patient_id"),
-        withheld=pl.int_range(pl.len()).over("patient_id") < chronic_days,
+        acute=acute.over("__p"),
+        chronic=chronic.over("__p"),
+        withheld=pl.int_range(pl.len()).over("__p") < chronic_days,
     ).with_columns(
         # ewm_mean leaves skipped days null; rolling windows are null over any gap.
         acute=pl.when(x.is_not_null()).then(pl.col("acute")),
@@ -1186,29 +1225,32 @@ def weekly_top_load(
     """
     wd = week_start_day(week_start)
     max_reps = int_option("max_reps", max_reps, low=1, high=36)
-    df = _strength_sets(sets, max_reps=None).with_columns(
+    df = _sets_frame(sets)
+    df = _strength_sets(df.with_columns(_patient_ranks(df)), max_reps=None).with_columns(
         week_start=week_start_of(pl.col("local_date"), wd),
         __e1rm=pl.when(pl.col("reps") <= max_reps).then(
             _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
         ),
     )
-    # Grouped by the integer id of the name (one per name), cheaper than the string.
+    # Grouped and sorted by integer ranks of the patient and of the exercise name, which
+    # order like the strings and are cheaper.
+    by = ["__pr", "__nid"]
     weeks = (
-        df.group_by("patient_id", "__nid", "week_start")
+        df.group_by(*by, "week_start")
         .agg(
+            pl.col("patient_id").first(),
             pl.col("__name").first().alias("exercise"),
             pl.col("weight_kg").max().alias("top_kg"),
             pl.col("__e1rm").max().alias("top_e1rm_kg"),
         )
-        .drop("__nid")
-        .sort("patient_id", "exercise", "week_start")
+        .sort(*by, "week_start")
         .collect()
     )
-    by = ["patient_id", "exercise"]
     gap = ((pl.col("week_start") - pl.col("week_start").shift(1)).dt.total_days() // 7).over(by)
     prev = pl.col("top_kg").shift(1).over(by)
     return weeks.with_columns(weeks_since_previous=gap.cast(pl.Int64)).select(
-        *by,
+        "patient_id",
+        "exercise",
         "week_start",
         "top_kg",
         "top_e1rm_kg",
