@@ -150,13 +150,13 @@ def test_fit_slopes_shared_equals_statsmodels_on_masked_rows() -> None:
     t = np.broadcast_to(np.arange(days) / 7.0, (blocks, days))
     prior = 4.0 + rng.normal(size=(blocks, days))
     y = 5.0 + 0.1 * t + 0.2 * prior + rng.normal(size=(blocks, days))
-    x = rng.normal(size=(blocks, days, drivers)) * np.array([1.0, 1000.0, 0.01, 1.0])
-    x[..., 0] = (x[..., 0] > 0.8).astype(float)  # a binary driver
-    x[2, :, 3] = t[2] * 7.0  # collinear with the trend
-    mask = rng.random((blocks, days, drivers)) > 0.15
-    mask[1, :, 2] = False
-    mask[1, :8, 2] = True  # few rows: not wanted
-    n = mask.sum(axis=1)
+    x = rng.normal(size=(blocks, drivers, days)) * np.array([1.0, 1000.0, 0.01, 1.0])[:, None]
+    x[:, 0] = (x[:, 0] > 0.8).astype(float)  # a binary driver
+    x[2, 3] = t[2] * 7.0  # collinear with the trend
+    mask = rng.random((blocks, drivers, days)) > 0.15
+    mask[1, 2] = False
+    mask[1, 2, :8] = True  # few rows: not wanted
+    n = mask.sum(axis=2)
     lags = np.maximum(1, np.minimum(n - 1, np.ceil(1.3 * np.sqrt(n)).astype(int)))
     use = n - 4 >= 2
     use[1, 2] = False
@@ -168,8 +168,8 @@ def test_fit_slopes_shared_equals_statsmodels_on_masked_rows() -> None:
             if not use[b, d]:
                 assert np.isnan(res.b[i])
                 continue
-            rows = mask[b, :, d]
-            ref = _reference(y[b, rows], np.column_stack([x[b, rows, d], shared[b, rows]]), int(lags[b, d]))
+            rows = mask[b, d]
+            ref = _reference(y[b, rows], np.column_stack([x[b, d, rows], shared[b, rows]]), int(lags[b, d]))
             if ref is None:
                 assert not res.full_rank[i], (b, d)
                 continue

@@ -177,22 +177,22 @@ def fit_slopes_shared(
 ) -> SlopeFits:
     """Blocks of fits that share every column but the tested one.
 
-    Fit ``(b, d)`` regresses ``y[b, t]`` on an intercept, ``x[b, t, d]`` (tested) and
-    ``shared[b, t, :]`` over the rows ``t`` with ``mask[b, t, d]`` (in time order; lags
+    Fit ``(b, d)`` regresses ``y[b, t]`` on an intercept, ``x[b, d, t]`` (tested) and
+    ``shared[b, t, :]`` over the rows ``t`` with ``mask[b, d, t]`` (in time order; lags
     count rows). The moments of all ``D`` fits of a block come from one matrix product
-    with the mask, and the residuals are formed on the ``(blocks, T, D)`` grid, so no
+    with the mask, and the residuals are formed on the ``(blocks, D, T)`` grid, so no
     row is copied per fit.
 
     Parameters
     ----------
     y
-        ``(B, T)`` outcome (any value where no fit uses the row).
+        ``(B, T)`` outcome (any finite value where no fit uses the row).
     x
-        ``(B, T, D)`` tested column of each fit (any value where masked out).
+        ``(B, D, T)`` tested column of each fit (any finite value where masked out).
     shared
-        ``(B, T, q)`` other columns (any value where no fit uses the row).
+        ``(B, T, q)`` other columns (any finite value where no fit uses the row).
     mask
-        ``(B, T, D)`` bool: rows of each fit.
+        ``(B, D, T)`` bool: rows of each fit.
     maxlags
         ``(B, D)`` int: Newey–West truncation lag of each fit (≥ 1).
     use
@@ -204,27 +204,30 @@ def fit_slopes_shared(
     SlopeFits
         Arrays of shape ``(B·D,)`` in ``(b, d)`` order.
     """
-    mask = mask & use[:, None, :]
-    nb, nt, nd = x.shape
+    mask = mask & use[:, :, None]
+    nb, nd, nt = x.shape
     q = shared.shape[2]
     m = q + 1
+    g = nb * nd
     mf = mask.astype(float)
-    base = mask.any(axis=2)
+    base = mask.any(axis=1)
     # shift every column by a block (x: a fit) mean so the moments below lose no digits
     rows_b = np.maximum(base.sum(axis=1), 1)[:, None]
     y_shift = np.where(base, y, 0.0).sum(axis=1) / rows_b[:, 0]
     s_shift = np.where(base[:, :, None], shared, 0.0).sum(axis=1) / rows_b
-    n = mf.sum(axis=1)  # (B, D)
-    x_shift = np.where(mask, x, 0.0).sum(axis=1) / np.maximum(n, 1.0)
+    n = mf.sum(axis=2)  # (B, D)
+    xm = x * mf
+    x_shift = xm.sum(axis=2) / np.maximum(n, 1.0)
+    xv = xm - x_shift[:, :, None] * mf
     yv = np.where(base, y - y_shift[:, None], 0.0)
     sv = np.where(base[:, :, None], shared - s_shift[:, None, :], 0.0)
-    xv = np.where(mask, x - x_shift[:, None, :], 0.0)
-    z = np.concatenate([base[:, :, None].astype(float), sv, yv[:, :, None]], axis=2)  # 1, shared, y
+    ones = base.astype(float)
+    z = np.concatenate([ones[:, :, None], sv, yv[:, :, None]], axis=2)  # 1, shared, y
     pairs = [(a, c) for a in range(q + 2) for c in range(a, q + 2)]
     prods = np.stack([z[:, :, a] * z[:, :, c] for a, c in pairs], axis=2)
-    mzz = np.matmul(mf.transpose(0, 2, 1), prods)  # (B, D, pairs)
-    mxz = np.matmul(xv.transpose(0, 2, 1), z)  # (B, D, q + 2)
-    mxx = np.einsum("btd,btd->bd", xv, xv)
+    mzz = np.matmul(mf, prods)  # (B, D, pairs)
+    mxz = np.matmul(xv, z)  # (B, D, q + 2)
+    mxx = np.einsum("bdt,bdt->bd", xv, xv)
 
     # moments over [1, x, shared, y] per fit
     cols = q + 3
@@ -235,7 +238,6 @@ def fit_slopes_shared(
     for a in range(q + 2):
         mom[:, :, 1, zi[a]] = mom[:, :, zi[a], 1] = mxz[:, :, a]
     mom[:, :, 1, 1] = mxx
-    g = nb * nd
     mom = mom.reshape(g, cols, cols)
     nn = mom[:, 0, 0]
     mean = mom[:, 0, 1:] / np.maximum(nn, 1.0)[:, None]  # x, shared, y (shifted)
@@ -248,23 +250,33 @@ def fit_slopes_shared(
     wanted = use.reshape(g)
     exact &= wanted
 
-    # residuals u and influence weights w of the tested slope, on the grid
-    coef4, inv4, mean4 = (a.reshape(nb, nd, -1) for a in (coef, inv[:, 0, :], mean))
+    # residuals u and influence weights w of the tested slope, on the grid:
+    # u = y − c0 − b_x·x − Σ b_s·s,  w = a0 + a_x·x + Σ a_s·s  (a = row x of the inverse)
+    coef4, inv4, mean4 = (v.reshape(nb, nd, -1) for v in (coef, inv[:, 0, :], mean))
     c0 = mean4[:, :, m] - np.einsum("bdc,bdc->bd", coef4, mean4[:, :, :m])
     a0 = -np.einsum("bdc,bdc->bd", inv4, mean4[:, :, :m])
-    u = yv[:, :, None] - c0[:, None, :] - coef4[:, None, :, 0] * xv
-    w = a0[:, None, :] + inv4[:, None, :, 0] * xv
-    for s in range(q):
-        u -= coef4[:, None, :, s + 1] * sv[:, :, s, None]
-        w += inv4[:, None, :, s + 1] * sv[:, :, s, None]
-    u = np.where(mask, u, 0.0)
-    rss = np.einsum("btd,btd->bd", u, u).reshape(g)
-    zz = (u * w).transpose(0, 2, 1).reshape(g, nt)
-    f_idx, t_idx = np.nonzero(mask.transpose(0, 2, 1).reshape(g, nt))
-    counts = np.bincount(f_idx, minlength=g)
+    lin = np.concatenate(
+        [
+            np.stack([c0, a0], axis=2)[:, :, :, None],
+            np.stack([coef4[:, :, 1:], inv4[:, :, 1:]], axis=2),
+        ],
+        axis=3,
+    )  # (B, D, 2, 1 + q): the constant and shared-column terms of u and w
+    sides = np.matmul(
+        lin.reshape(nb, nd * 2, 1 + q), np.concatenate([ones[:, None, :], sv.transpose(0, 2, 1)], axis=1)
+    )
+    sides = sides.reshape(nb, nd, 2, nt)
+    u = (yv[:, None, :] - sides[:, :, 0]) - coef4[:, :, 0, None] * xv
+    u *= mf
+    w = sides[:, :, 1] + inv4[:, :, 0, None] * xv
+    rss = np.einsum("bdt,bdt->bd", u, u).reshape(g)
+    u *= w
+    flat = np.flatnonzero(mask)
+    fit = flat // nt
+    counts = np.bincount(fit, minlength=g)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     var_hac = _bartlett(
-        f_idx, np.arange(f_idx.size) - starts[f_idx], zz[f_idx, t_idx], counts, maxlags.reshape(g)
+        fit, np.arange(flat.size) - starts[fit], u.reshape(-1)[flat], counts, maxlags.reshape(g)
     )
     k = np.full(g, m + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -274,10 +286,9 @@ def fit_slopes_shared(
     if exact.any():
         # redo them one row per observation, where fit_slopes takes its exact route
         sel = np.flatnonzero(exact)
-        mk = mask.transpose(0, 2, 1).reshape(g, nt)[sel]
-        fi, ti = np.nonzero(mk)
+        fi, ti = np.nonzero(mask.reshape(g, nt)[sel])
         bi, di = np.divmod(sel[fi], nd)
-        cols_x = np.column_stack([x[bi, ti, di], shared[bi, ti]])
+        cols_x = np.column_stack([x[bi, di, ti], shared[bi, ti]])
         redo = fit_slopes(fi, y[bi, ti], cols_x, np.ones((sel.size, m), bool), maxlags.reshape(g)[sel])
         b, var_ols, var_hac, full = b.copy(), var_ols.copy(), var_hac.copy(), full.copy()
         b[sel], var_ols[sel], var_hac[sel], full[sel] = redo.b, redo.var_ols, redo.var_hac, redo.full_rank
@@ -297,16 +308,25 @@ def _bartlett(
 ) -> np.ndarray:
     """``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` per fit (``z`` at row ``pos`` of
     fit ``fit``), as the sum of squared moving sums of ``S + 1`` rows (windows overhanging
-    either end included) divided by ``S + 1``."""
+    either end included) divided by ``S + 1``. Fits are laid out by lag so that each lag
+    is one slice of the cumulative sums."""
     g = n.size
     lead = int(maxlags.max()) + 1
     width = lead + int(n.max()) + lead
+    order = np.argsort(maxlags, kind="stable")
+    row = np.empty(g, np.intp)
+    row[order] = np.arange(g)
     padded = np.zeros((g, width))
-    padded[fit, lead + pos] = z
+    padded.reshape(-1)[row[fit] * width + lead + pos] = z
     csum = np.cumsum(padded, axis=1)
-    back = np.arange(lead, width)[None, :] - (maxlags + 1)[:, None]
-    windows = csum[:, lead:] - np.take_along_axis(csum, back, axis=1)
-    return np.einsum("gw,gw->g", windows, windows) / (maxlags + 1)
+    out = np.empty(g)
+    lags_sorted = maxlags[order]
+    edges = np.flatnonzero(np.diff(lags_sorted)) + 1
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, g], strict=True):
+        s = int(lags_sorted[lo]) + 1
+        win = csum[lo:hi, lead:] - csum[lo:hi, lead - s : width - s]
+        out[order[lo:hi]] = np.einsum("gw,gw->g", win, win) / s
+    return out
 
 
 def _exact(

@@ -422,34 +422,36 @@ def _exercise_drivers(
     """Daily dose of each patient's ``main_exercises`` (≥ 1) most frequent exercises
     (``s`` from :func:`_dose_sets`).
 
-    Returns the long driver frame and ``(patient, driver) → (unit, phrase)``.
+    Returns the long frame ``patient_id, date, driver, value`` of the days with sets of
+    the exercise (every other logged day has dose 0, an unlogged day none) and
+    ``(patient, driver) → (unit, phrase)``.
     """
     empty = pl.DataFrame(
         schema={"patient_id": pl.String, "date": pl.Date, "driver": pl.String, "value": pl.Float64}
     )
     if s.is_empty():
         return empty, {}
+    daily = s.group_by("patient_id", "__name", pl.col("local_date").alias("date")).agg(
+        (pl.col("__kg").sum() / 100.0).alias("__kg100"),
+        pl.len().cast(pl.Float64).alias("__sets"),
+        ((pl.col("weight_kg") > 0) & (pl.col("reps") > 0)).fill_null(False).any().alias("__loaded"),
+    )
     ranked = (
-        s.group_by("patient_id", "__name")
-        .agg(
-            pl.col("local_date").n_unique().alias("__days"),
-            ((pl.col("weight_kg") > 0) & (pl.col("reps") > 0)).fill_null(False).any().alias("__loaded"),
-        )
+        daily.group_by("patient_id", "__name")
+        .agg(pl.len().alias("__days"), pl.col("__loaded").any())
         .sort(["patient_id", "__days", "__name"], descending=[False, True, False])
         .with_columns(__rank=pl.int_range(pl.len()).over("patient_id"))
         .filter(pl.col("__rank") < main_exercises)
     )
-    daily = s.group_by("patient_id", "__name", pl.col("local_date").alias("date")).agg(
-        (pl.col("__kg").sum() / 100.0).alias("__kg100"), pl.len().cast(pl.Float64).alias("__sets")
-    )
-    grid = load.select("patient_id", "date", "logged").join(ranked, on="patient_id", how="inner")
-    out = grid.join(daily, on=["patient_id", "__name", "date"], how="left").select(
-        "patient_id",
-        "date",
-        (pl.col("__name") + " dose").alias("driver"),
-        pl.when(pl.col("logged").fill_null(False))
-        .then(pl.when(pl.col("__loaded")).then(pl.col("__kg100")).otherwise(pl.col("__sets")).fill_null(0.0))
-        .alias("value"),
+    out = (
+        daily.drop("__loaded")
+        .join(ranked, on=["patient_id", "__name"], how="inner")
+        .select(
+            "patient_id",
+            "date",
+            (pl.col("__name") + " dose").alias("driver"),
+            pl.when(pl.col("__loaded")).then(pl.col("__kg100")).otherwise(pl.col("__sets")).alias("value"),
+        )
     )
     meta = {}
     for pid, name, loaded in ranked.select("patient_id", "__name", "__loaded").iter_rows():
@@ -823,18 +825,6 @@ def relations(
     if not patients:
         return pl.DataFrame(schema=RELATION_SCHEMA)
 
-    # Every patient is analysed on its own (its q-values included): chunks of patients
-    # bound the memory of the stacked regressions.
-    chunk_of = pl.DataFrame(
-        {"patient_id": patients, "__chunk": [i // _CHUNK_PATIENTS for i in range(len(patients))]},
-        schema={"patient_id": pl.String, "__chunk": pl.Int64},
-    )
-    parts = {
-        "load": _split(load, chunk_of),
-        "pain": _split(pain.filter(pl.col("pain_mean").is_not_null()), chunk_of),
-        "sessions": None if sessions is None else _split(sessions, chunk_of),
-        "doses": None if doses is None else _split(doses, chunk_of),
-    }
     options = _Options(
         specs=specs,
         alpha=alpha,
@@ -845,19 +835,15 @@ def relations(
         min_days=min_days,
         min_exposure_days=min_exposure_days,
     )
-    frames = []
-    for c in range((len(patients) + _CHUNK_PATIENTS - 1) // _CHUNK_PATIENTS):
-        frames.append(
-            _relations_of(
-                patients[c * _CHUNK_PATIENTS : (c + 1) * _CHUNK_PATIENTS],
-                parts["load"].get(c, load.clear()),
-                parts["pain"].get(c, pain.clear()),
-                None if sessions is None else parts["sessions"].get(c, sessions.clear()),
-                None if doses is None else parts["doses"].get(c, doses.clear()),
-                options,
-            )
-        )
-    return pl.concat(frames)
+    keep = pl.col("patient_id").is_in(patients)
+    return _relations_of(
+        patients,
+        load.filter(keep),
+        pain.filter(keep & pl.col("pain_mean").is_not_null()),
+        None if sessions is None else sessions.filter(keep),
+        None if doses is None else doses.filter(keep),
+        options,
+    )
 
 
 _CHUNK_PATIENTS = 500
@@ -873,14 +859,6 @@ class _Options:
     adjust_prior: bool
     min_days: int
     min_exposure_days: int
-
-
-def _split(frame: pl.DataFrame, chunk_of: pl.DataFrame) -> dict[int, pl.DataFrame]:
-    """Rows of ``frame`` by the patient chunk (``__chunk``) of their ``patient_id``."""
-    tagged = frame.join(chunk_of, on="patient_id", how="inner", maintain_order="left")
-    return {
-        key[0]: part for key, part in tagged.partition_by("__chunk", as_dict=True, include_key=False).items()
-    }
 
 
 def _relations_of(
@@ -931,8 +909,10 @@ def _relations_of(
         p = f["__p"].to_numpy()
         pos = f["__d"].to_numpy() - first[p] + _OFF
         ok = (pos >= 0) & (pos < width)
-        if cols is None:  # long: slot column
-            grid[p[ok], pos[ok], f["__slot"].to_numpy()[ok]] = f["value"].to_numpy()[ok]
+        if cols is None:  # long: slot column, on logged days only
+            d = f["__slot"].to_numpy()
+            ok &= np.isfinite(grid[p, np.clip(pos, 0, width - 1), d])
+            grid[p[ok], pos[ok], d[ok]] = f["value"].to_numpy()[ok]
             return
         for name, d in cols.items():
             grid[p[ok], pos[ok], d] = f[name].cast(pl.Float64).to_numpy()[ok]
@@ -944,6 +924,15 @@ def _relations_of(
             {"load spike": order.index("load spike")},
         )
     if dose_values is not None and slots:
+        logged = np.zeros((n_p, width), bool)
+        f = load.join(ids, on="patient_id").select("__p", pl.col("date").cast(pl.Int64), "logged")
+        p = f["__p"].to_numpy()
+        pos = f["date"].to_numpy() - first[p] + _OFF
+        ok = (pos >= 0) & (pos < width)
+        logged[p[ok], pos[ok]] = f["logged"].fill_null(False).to_numpy()[ok]
+        for i in range(n_d - len(order)):
+            has = np.array([len(slots.get(pid, [])) > i for pid in patients])
+            grid[:, :, len(order) + i] = np.where(logged & has[:, None], 0.0, np.nan)
         slot_frame = pl.DataFrame(
             [(pid, name, len(order) + i) for pid, names in slots.items() for i, name in enumerate(names)],
             schema={"patient_id": pl.String, "driver": pl.String, "__slot": pl.Int64},
@@ -951,35 +940,85 @@ def _relations_of(
         )
         put(dose_values.join(slot_frame, on=["patient_id", "driver"]), None)
 
-    # ---- forward: pain_t ~ 1 + driver (lagged / windowed) + trend + prior pain ----------------
     binary = np.array([_DRIVERS[d][0] for d in order] + [False] * (n_d - len(order)))
+    # ---- the result table: names of the drivers, fits by chunk of patients ------------------
+    names = np.empty((n_p, n_d), dtype=object)
+    units = np.empty((n_p, n_d), dtype=object)
+    phrases = np.empty((n_p, n_d), dtype=object)
+    present = np.zeros((n_p, n_d), bool)
+    for i, d in enumerate(order):
+        names[:, i], units[:, i], phrases[:, i], present[:, i] = d, _DRIVERS[d][1], _DRIVERS[d][2], True
+    for p, pid in enumerate(patients):
+        for i, name in enumerate(slots.get(pid, [])):
+            unit, phrase = meta[(pid, name)]
+            names[p, len(order) + i], units[p, len(order) + i], phrases[p, len(order) + i] = (
+                name,
+                unit,
+                phrase,
+            )
+            present[p, len(order) + i] = True
+    frames = []
+    for start in range(0, n_p, _CHUNK_PATIENTS):
+        part = slice(start, start + _CHUNK_PATIENTS)
+        frames.append(
+            _fit_chunk(
+                y[part],
+                grid[part],
+                first[part],
+                binary,
+                order,
+                (names[part], units[part], phrases[part], present[part]),
+                o,
+            ).with_columns(pl.col("__p") + start)
+        )
+    out = pl.concat(frames)
+    out = out.with_columns(pl.Series(patients, dtype=pl.String).gather(out["__p"]).alias("patient_id"))
+    return _finish(out, o)
+
+
+def _fit_chunk(
+    y: np.ndarray,
+    grid: np.ndarray,
+    first: np.ndarray,
+    binary: np.ndarray,
+    order: list[str],
+    labels_of: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    o: _Options,
+) -> pl.DataFrame:
+    """Forward and reverse fits of a chunk of patients (grids as in :func:`_relations_of`):
+    the result rows before :func:`_finish`, ``__p`` counting the chunk's patients."""
+    n_p, days = y.shape
+    n_d = grid.shape[2]
+    names, units, phrases, present = labels_of
     t_idx = np.arange(days)
+    # ---- forward: pain_t ~ 1 + driver (lagged / windowed) + trend + prior pain ----------------
     seen = np.where(np.isfinite(y), t_idx, -1)
     seen = np.maximum.accumulate(seen, axis=1)
     calendar_prior = np.where(
         (seen >= 0) & (t_idx - seen <= 2), np.take_along_axis(y, np.maximum(seen, 0), axis=1), np.nan
     )
     n_s = len(o.specs)
-    xs = np.empty((n_p, n_s, days, n_d))
+    xs = np.empty((n_p, n_s, n_d, days))
     prior = np.full((n_p, n_s, days), np.nan)
+    by_driver = grid.transpose(0, 2, 1)  # (P, D, days)
     for s, (lo, hi) in enumerate(o.specs):
-        window = np.stack([grid[:, _OFF - j : _OFF - j + days, :] for j in range(lo, hi + 1)], axis=0)
+        window = np.stack([by_driver[:, :, _OFF - j : _OFF - j + days] for j in range(lo, hi + 1)], axis=0)
         if hi == lo:
             xs[:, s] = window[0]
         else:
             full = np.isfinite(window).all(axis=0)
-            value = np.where(binary, window.max(axis=0), window.sum(axis=0) / (hi - lo + 1))
+            value = np.where(binary[:, None], window.max(axis=0), window.sum(axis=0) / (hi - lo + 1))
             xs[:, s] = np.where(full, value, np.nan)
         if days > hi + 1:
             prior[:, s, hi + 1 :] = calendar_prior[:, : days - hi - 1]
-    xs = xs.reshape(n_p * n_s, days, n_d)
+    xs = xs.reshape(n_p * n_s, n_d, days)
     yb = np.repeat(y, n_s, axis=0)
-    mask = np.isfinite(yb)[:, :, None] & np.isfinite(xs)
+    mask = np.isfinite(yb)[:, None, :] & np.isfinite(xs)
     trend = np.broadcast_to(t_idx / 7.0, (n_p * n_s, days))
     shared = [trend]
     if o.adjust_prior:
         pr = prior.reshape(n_p * n_s, days)
-        mask &= np.isfinite(pr)[:, :, None]
+        mask &= np.isfinite(pr)[:, None, :]
         shared.append(pr)
     fwd = _screen(yb, xs, mask, np.broadcast_to(binary, (n_p * n_s, n_d)), None, o)
     k_lin = 2 + len(shared)
@@ -998,9 +1037,9 @@ def _relations_of(
         )
     else:
         ok = (fwd["code"] == 0).reshape(n_p * n_s, n_d)
-        b_i, d_i, t_i = np.nonzero((mask & ok[:, None, :]).transpose(0, 2, 1))
+        b_i, d_i, t_i = np.nonzero(mask & ok[:, :, None])
         fit = b_i * n_d + d_i
-        columns = [xs[b_i, t_i, d_i][:, None]]
+        columns = [xs[b_i, d_i, t_i][:, None]]
         if o.adjust_prior:
             columns.append(shared[1][b_i, t_i][:, None])
         fits = _fit_long(fwd, fit, yb[b_i, t_i], t_i.astype(float), columns, None, o)
@@ -1018,8 +1057,8 @@ def _relations_of(
     rmask_t = rmask.reshape(n_p * 2, days)
     rev = _screen(
         ry.reshape(n_p * 2, days),
-        rx.reshape(n_p * 2, days)[:, :, None],
-        rmask_t[:, :, None],
+        rx.reshape(n_p * 2, 1, days),
+        rmask_t[:, None, :],
         np.zeros((n_p * 2, 1), bool),
         np.array([True, False] * n_p)[:, None],
         o,
@@ -1034,22 +1073,6 @@ def _relations_of(
         _fit_long(rev, f_i, ry.reshape(n_p * 2, days)[f_i, t_i], t_i.astype(float), columns, weekday, o)
     )
 
-    # ---- the result rows, in order ------------------------------------------------------------
-    names = np.empty((n_p, n_d), dtype=object)
-    units = np.empty((n_p, n_d), dtype=object)
-    phrases = np.empty((n_p, n_d), dtype=object)
-    present = np.zeros((n_p, n_d), bool)
-    for i, d in enumerate(order):
-        names[:, i], units[:, i], phrases[:, i], present[:, i] = d, _DRIVERS[d][1], _DRIVERS[d][2], True
-    for p, pid in enumerate(patients):
-        for i, name in enumerate(slots.get(pid, [])):
-            unit, phrase = meta[(pid, name)]
-            names[p, len(order) + i], units[p, len(order) + i], phrases[p, len(order) + i] = (
-                name,
-                unit,
-                phrase,
-            )
-            present[p, len(order) + i] = True
     p_i, d_i, s_i = np.nonzero(np.broadcast_to(present[:, :, None], (n_p, n_d, n_s)))
     f_fwd = (p_i * n_s + s_i) * n_d + d_i
     spec_first = np.array([s[0] for s in o.specs])
@@ -1082,9 +1105,7 @@ def _relations_of(
         __last=pl.lit(1, pl.Int64),
         lag_label=pl.lit("1"),
     )
-    out = pl.concat([forward, reverse], how="diagonal_relaxed").sort("__p", "__dir", "__i")
-    out = out.with_columns(pl.Series(patients, dtype=pl.String).gather(out["__p"]).alias("patient_id"))
-    return _finish(out, o)
+    return pl.concat([forward, reverse], how="diagonal_relaxed").sort("__p", "__dir", "__i")
 
 
 _OFF = _MAX_LAG + 1
@@ -1099,13 +1120,13 @@ def _screen(
     o: _Options,
 ) -> dict[str, np.ndarray]:
     """Rows and the reason a fit is not tested (``code``, 0: tested), per fit ``(b, d)``
-    of ``x[b, t, d]`` against ``y[b, t]`` over ``mask[b, t, d]``; flattened to ``b·D + d``."""
-    n = mask.sum(axis=1)
-    pos = (mask & (x > 0)).sum(axis=1)
-    xm = np.where(mask, x, np.inf).min(axis=1) == np.where(mask, x, -np.inf).max(axis=1)
-    yy = np.broadcast_to(y[:, :, None], mask.shape) if y.ndim == 2 else y
-    ym = np.where(mask, yy, np.inf).min(axis=1) == np.where(mask, yy, -np.inf).max(axis=1)
-    ones = (mask & (yy > 0)).sum(axis=1)
+    of ``x[b, d, t]`` against ``y[b, t]`` over ``mask[b, d, t]``; flattened to ``b·D + d``."""
+    n = mask.sum(axis=2)
+    pos = (mask & (x > 0)).sum(axis=2)
+    xm = np.where(mask, x, np.inf).min(axis=2) == np.where(mask, x, -np.inf).max(axis=2)
+    yy = y[:, None, :]
+    ym = np.where(mask, yy, np.inf).min(axis=2) == np.where(mask, yy, -np.inf).max(axis=2)
+    ones = (mask & (yy > 0)).sum(axis=2) if outcome_binary is not None else np.zeros_like(n)
     med = o.min_exposure_days
     code = np.zeros(n.shape, np.int64)
     ob = np.zeros(n.shape, bool) if outcome_binary is None else np.broadcast_to(outcome_binary, n.shape)
