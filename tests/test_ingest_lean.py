@@ -133,3 +133,34 @@ def test_truncated_quote_is_found_in_a_later_block(monkeypatch) -> None:
     with pytest.raises(IngestError) as err:
         _text.parse_csv(b'a,b\n1,2\n3,"open\nstill open\n', "t.csv")
     assert err.value.reason == Reason.TRUNCATED and err.value.row == 3
+
+
+def test_store_created_with_the_old_indexed_key_still_ingests_and_deduplicates(
+    tmp_path: Path, real_dir: Path
+) -> None:
+    """Stores made before issue 8 have ``PRIMARY KEY (set_id)`` on sets; new ones do
+    not. Both take the same ingest, re-uploads included, and keep the exact bytes."""
+    import duckdb
+
+    from toolkit.ingest import ReadOptions
+    from toolkit.schema import ddl
+    from toolkit.store import Store
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(ddl("sets").replace("\n)", ",\n    PRIMARY KEY (set_id)\n)"))
+    con.close()
+    export = real_dir / "strong_ios_v1_2020-2021.csv"
+    for path in (old, tmp_path / "new.duckdb"):
+        store = Store(path)
+        first = store.ingest([export], patient_id="p", options=ReadOptions(tz="UTC"))[0]
+        again = store.ingest([export], patient_id="p", options=ReadOptions(tz="UTC"))[0]
+        assert first.rows_accepted > 1800 and again.rows_accepted == 0
+        assert again.rows_duplicate == first.rows_accepted and again.already_ingested
+        assert store.table("sets").height == first.rows_accepted
+        assert store.raw_bytes(first.content_sha256) == export.read_bytes()
+    con = duckdb.connect(str(old), read_only=True)
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'sets' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone() == (1,)
+    con.close()

@@ -314,9 +314,22 @@ def _workout(
         ]
     df = _keyed(df, key_parts, "set_id")
 
+    session_rows = df.select(
+        "_line",
+        "session_id",
+        "_utc",
+        "_local",
+        "_date",
+        "time_known",
+        "workout_name",
+        "session_duration_s",
+        "session_duration_raw",
+        "workout_notes",
+    )
+    if not session_rows["_line"].is_sorted():
+        session_rows = session_rows.sort("_line")
     sessions = (
-        df.sort("_line")
-        .group_by("session_id", maintain_order=True)
+        session_rows.group_by("session_id", maintain_order=True)
         .agg(
             pl.col("_utc").first().alias("started_at_utc"),
             pl.col("_local").first().alias("started_at_local"),

@@ -210,18 +210,18 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
                 f"{len(starts)}); check for unbalanced quotes",
             )
         body = body.slice(1)
-    meta = pl.DataFrame(
-        {
-            "_line": lines[1:].astype(np.int64),
-            "_fields": fields[1:].astype(np.int32),
-            "_blank": blank[1:],
-        }
-    )
-    rows = pl.concat([body, meta], how="horizontal")
-    blank_lines = int(rows["_blank"].sum())
-    rows = rows.filter(~pl.col("_blank")).drop("_blank") if blank_lines else rows.drop("_blank")
+    blank_lines = int(blank[1:].sum())
     # Whitespace-only cells are empty cells; strip every cell once here.
-    rows = rows.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in names)
+    cells = [pl.col(c).str.strip_chars().replace("", None) for c in names]
+    meta = [
+        pl.Series("_line", lines[1:], dtype=pl.Int64),
+        pl.Series("_fields", fields[1:], dtype=pl.Int32),
+    ]
+    if blank_lines:
+        keep = pl.Series(~blank[1:])
+        rows = body.with_columns(meta).filter(keep).with_columns(cells)
+    else:
+        rows = body.with_columns(*cells, *meta)
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
 
 
@@ -286,9 +286,10 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     """Start/end byte offsets, field counts and 1-based start lines of every record
     (header included).
 
-    One pass over the bytes in blocks of :data:`_BLOCK`, carrying the quote parity
-    (a uint8 running sum wraps at 256 but keeps parity) and the counts of newlines and
-    of delimiters outside quotes from block to block.
+    One pass over the bytes in blocks of :data:`_BLOCK`. Only the positions of quotes,
+    newlines and delimiters are taken (fast vectorised scans); whether a newline or a
+    delimiter lies inside quotes is the parity of the quotes before it, carried from
+    block to block, as are the counts of newlines and of delimiters outside quotes.
     """
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
@@ -296,25 +297,24 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     ends_parts: list[np.ndarray] = []
     delims_parts: list[np.ndarray] = []
     lines_parts: list[np.ndarray] = []
-    inside_at_end = False
+    inside_at_end = 0
     delims_before = 0
     newlines_before = 0
     for lo in range(0, n, _BLOCK):
         block = b[lo : lo + _BLOCK]
-        inside = (np.cumsum(block == 34, dtype=np.uint8) & 1).astype(bool)
-        if inside_at_end:
-            np.logical_not(inside, out=inside)
-        newline = block == 10
-        ends = np.flatnonzero(newline & ~inside)
-        delims = np.cumsum((block == delimiter) & ~inside, dtype=np.int64)
-        newlines = np.cumsum(newline, dtype=np.int64)
+        quotes = np.flatnonzero(block == 34)
+        newlines = np.flatnonzero(block == 10)
+        delims = np.flatnonzero(block == delimiter)
+        outside_nl = np.flatnonzero(((np.searchsorted(quotes, newlines) + inside_at_end) & 1) == 0)
+        outside_delims = delims[((np.searchsorted(quotes, delims) + inside_at_end) & 1) == 0]
+        ends = newlines[outside_nl]
         ends_parts.append(ends + lo)
-        # Delimiters outside quotes, and newlines, up to and including each record end.
-        delims_parts.append(delims[ends] + delims_before)
-        lines_parts.append(newlines[ends] + newlines_before)
-        delims_before += int(delims[-1])
-        newlines_before += int(newlines[-1])
-        inside_at_end = bool(inside[-1])
+        # Newlines, and delimiters outside quotes, up to and including each record end.
+        lines_parts.append(outside_nl + 1 + newlines_before)
+        delims_parts.append(np.searchsorted(outside_delims, ends) + delims_before)
+        newlines_before += len(newlines)
+        delims_before += len(outside_delims)
+        inside_at_end = (inside_at_end + len(quotes)) & 1
     ends = np.concatenate(ends_parts) if ends_parts else np.zeros(0, dtype=np.int64)
     delims_at = np.concatenate(delims_parts) if delims_parts else np.zeros(0, dtype=np.int64)
     newlines_at = np.concatenate(lines_parts) if lines_parts else np.zeros(0, dtype=np.int64)

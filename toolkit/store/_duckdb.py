@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from toolkit.exceptions import OptionError, Reason, StoreBusyError, StoreError
@@ -387,6 +388,10 @@ class Store:
             if progress is not None:
                 progress(name)
             result, table = read_bytes(data, name, options)
+            # The raw text of the quarantined rows is all that is needed of the parsed
+            # table: free it before normalising (a large file's strings are big).
+            raw = attach_raw(result, table).select("_line", "column", "reason", "message", "raw")
+            del table
             upload_id = uuid.uuid4().hex
             frames = normalise(
                 result,
@@ -396,7 +401,7 @@ class Store:
                 day_start_hour=options.day_start_hour,
                 catalogue=catalogue,
             )
-            raw = attach_raw(result, table).select("_line", "column", "reason", "message", "raw")
+            result.data = result.data.clear()  # normalised now; keep only its description
             added = frames.quarantine.with_columns(pl.lit(None, dtype=pl.String).alias("raw"))
             frames.quarantine = _quarantine_rows(
                 pl.concat([raw, added.cast(raw.schema)]),  # type: ignore[arg-type]
@@ -444,7 +449,7 @@ class Store:
         )
         table_name, key = _ROW_TABLE[result.kind]
         rows = frames.rows
-        con.register("incoming", rows.to_arrow())
+        con.register("incoming", _arrow(rows))
         dup_count = con.execute(
             f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
         ).fetchall()[0][0]
@@ -455,9 +460,13 @@ class Store:
             ).fetchall()[0][0]
         )
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in _VALUE_COLUMNS[result.kind])
-        changed = con.execute(
-            f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}"
-        ).fetchall()[0][0]
+        changed = (
+            con.execute(
+                f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}"
+            ).fetchall()[0][0]
+            if dup_count
+            else 0
+        )
         report = _report(p, duplicates=int(dup_count), already=already, dry_run=dry_run)
         if changed:
             noun = {"workout": "sets", "pain": "pain entries", "measures": "scores"}[result.kind]
@@ -469,11 +478,15 @@ class Store:
             con.unregister("incoming")
             return report
         _ensure_patient(con, patient_id)
+        # The bytes go in through Arrow (no copy): as a query parameter DuckDB converts
+        # them value by value, several times slower for a large file.
+        con.register("incoming_raw", _binary_table(data))
         con.execute(
-            "INSERT INTO raw_files SELECT ?, ?, ?, now() WHERE NOT EXISTS "
+            "INSERT INTO raw_files SELECT ?, ?, content, now() FROM incoming_raw WHERE NOT EXISTS "
             "(SELECT 1 FROM raw_files WHERE content_sha256 = ?)",
-            [sha, len(data), data, sha],
+            [sha, len(data), sha],
         )
+        con.unregister("incoming_raw")
         con.execute(
             "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -497,23 +510,40 @@ class Store:
                 _version(),
             ],
         )
-        con.execute(
-            f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
-        )
+        if dup_count:
+            con.execute(
+                f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
+            )
+        else:  # no key of this file is stored yet (counted above): no anti-join needed
+            con.execute(f"INSERT INTO {table_name} SELECT * FROM incoming")
         con.unregister("incoming")
         if frames.sessions is not None:
-            con.register("incoming_sessions", frames.sessions.to_arrow())
+            con.register("incoming_sessions", _arrow(frames.sessions))
             con.execute(
                 "INSERT INTO sessions SELECT * FROM incoming_sessions i WHERE NOT EXISTS "
                 "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)"
             )
             con.unregister("incoming_sessions")
         if frames.quarantine.height:
-            con.register("incoming_q", frames.quarantine.to_arrow())
+            con.register("incoming_q", _arrow(frames.quarantine))
             con.execute("INSERT INTO quarantine SELECT * FROM incoming_q")
             con.unregister("incoming_q")
         return report
+
+
+def _arrow(frame: pl.DataFrame) -> Any:
+    """``frame`` as Arrow for DuckDB without copying its strings (Arrow string views)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _binary_table(data: bytes) -> Any:
+    """A one-row Arrow table whose ``content`` column is ``data`` itself (no copy)."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    content = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return pa.table({"content": content})
 
 
 @dataclass
