@@ -164,3 +164,33 @@ def test_store_created_with_the_old_indexed_key_still_ingests_and_deduplicates(
         "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'sets' AND constraint_type = 'PRIMARY KEY'"
     ).fetchone() == (1,)
     con.close()
+
+
+def test_validation_through_hashes_rejects_exactly_what_the_model_rejects(real_dir: Path) -> None:
+    import pandera.errors
+    import pytest
+
+    from toolkit.ingest import ReadOptions, read_file
+    from toolkit.ingest._normalise import _validate, normalise, validated
+    from toolkit.schema import Sessions, Sets
+
+    result = read_file(real_dir / "strong_ios_v1_2020-2021.csv", ReadOptions(tz="UTC"))
+    sets = normalise(result, patient_id="p", upload_id="u", tz="UTC").sets
+    assert sets is not None
+    assert validated(sets, Sets, []).equals(sets)
+    bad = pl.concat([sets, sets.slice(3, 1)]).with_columns(
+        rpe=pl.when(pl.col("source_line") == 10).then(11.0).otherwise(pl.col("rpe"))
+    )
+    with pytest.raises(pandera.errors.SchemaErrors) as exc:
+        Sets.validate(bad, lazy=True)
+    expected = sorted(set(exc.value.failure_cases["index"].to_list()))
+    quarantine: list[pl.DataFrame] = []
+    kept = validated(bad, Sets, quarantine)
+    assert kept.height == bad.height - len(expected)
+    lines = sorted(quarantine[0]["_line"].to_list())
+    assert lines == sorted(bad["source_line"].gather(expected).to_list())
+    assert 10 in lines and lines.count(int(sets["source_line"][3])) == 2
+    sessions = normalise(result, patient_id="p", upload_id="u", tz="UTC").sessions
+    assert sessions is not None and _validate(sessions, Sessions).equals(sessions)
+    with pytest.raises(pandera.errors.SchemaError, match="session_id"):
+        _validate(pl.concat([sessions, sessions.head(1)]), Sessions)

@@ -21,11 +21,14 @@ One code path for every reader:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import duckdb
 import pandera.errors
+import pandera.polars as pa
 import polars as pl
+from pandera.api.polars.types import PolarsData
 
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import ReadResult
@@ -107,6 +110,38 @@ def _md5(keys: pl.Series) -> pl.Series:
     return out.to_series().alias(keys.name)
 
 
+def _distinct_hashes(data: PolarsData) -> pl.LazyFrame:
+    """True when a column's values are pairwise distinct, shown by their 64-bit hashes
+    being distinct (equal values hash equally). Hashing is several times cheaper than
+    finding duplicated strings; when it cannot show it, the exact check decides."""
+    return data.lazyframe.select((pl.col(data.key).hash().n_unique() == pl.len()).alias(data.key))
+
+
+@functools.cache
+def _quick_schema(model: type) -> pa.DataFrameSchema:
+    """``model``'s schema with each ``unique`` column checked by :func:`_distinct_hashes`.
+
+    Every other check is the model's own. Validation first runs this schema over every
+    row; only when it fails is the model itself run, to name the failing rows exactly
+    (so outcomes are the model's).
+    """
+    schema = model.to_schema()
+    for name, column in schema.columns.items():
+        if column.unique:
+            schema = schema.update_column(
+                name, unique=False, checks=[*column.checks, pa.Check(_distinct_hashes, name="unique")]
+            )
+    return schema
+
+
+def _validate(frame: pl.DataFrame, model: type, *, lazy: bool = False) -> pl.DataFrame:
+    """``model.validate(frame)``, through :func:`_quick_schema` when the frame passes."""
+    try:
+        return _quick_schema(model).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors:
+        return model.validate(frame, lazy=lazy)
+
+
 def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) -> pl.DataFrame:
     """Validate ``frame`` against its pandera ``model``; rows failing a value check
     (a range, an allowed set) are moved to ``quarantine`` with reason ``out_of_range``.
@@ -115,7 +150,7 @@ def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) 
     raises.
     """
     try:
-        return model.validate(frame, lazy=True)
+        return _validate(frame, model, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         if cases["index"].null_count():
@@ -261,7 +296,7 @@ def normalise(
     if out.sets is not None:
         out.sets = validated(out.sets, Sets, extra)
         assert out.sessions is not None
-        out.sessions = Sessions.validate(out.sessions)
+        out.sessions = _validate(out.sessions, Sessions)
     if out.pain_entries is not None:
         out.pain_entries = validated(out.pain_entries, PainEntries, extra)
     if out.outcome_measures is not None:

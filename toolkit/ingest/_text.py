@@ -43,7 +43,7 @@ def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
     IngestError
         ``EMPTY_FILE``, ``BINARY_FILE`` or ``ENCODING``.
     """
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): no copy of a large file)
         raise IngestError(file, Reason.EMPTY_FILE, "the file is empty")
     if encoding is not None:
         try:
@@ -77,16 +77,26 @@ def decode(data: bytes, file: str, *, encoding: str | None = None) -> str:
             row=line,
         ) from None
     text = text.removeprefix("\ufeff")
-    control = sum(text[:_BINARY_PROBE].count(ch) for ch in "\x01\x02\x03\x04\x05\x06\x07\x0e\x0f")
+    _refuse_control(text[:_BINARY_PROBE], file)
+    return text
+
+
+def _refuse_control(head: str, file: str) -> None:
+    control = sum(head.count(ch) for ch in "\x01\x02\x03\x04\x05\x06\x07\x0e\x0f")
     if control > 8:
         raise IngestError(file, Reason.BINARY_FILE, "this looks like a binary file, not text")
-    return text
 
 
 def utf8_bytes(data: bytes, file: str, *, encoding: str | None = None) -> bytes:
     """:func:`decode`'s checks and refusals, returning UTF-8 bytes (no BOM) for
     :func:`parse_csv` instead of text: a UTF-8 file is passed on as it is, not decoded
     and encoded again."""
+    if encoding is None and data.isascii() and data and not data.isspace():
+        # ASCII is UTF-8 without a BOM: only decode's checks of the first bytes apply.
+        if b"\x00" in data[:_BINARY_PROBE]:
+            raise IngestError(file, Reason.BINARY_FILE, "this is a binary file, not a CSV/JSON/XML export")
+        _refuse_control(data[:_BINARY_PROBE].decode("ascii"), file)
+        return data
     text = decode(data, file, encoding=encoding)
     if encoding is not None or data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
         return text.encode("utf-8")
