@@ -33,6 +33,11 @@ loop over lags. Designs whose column-scaled ``X'X`` is badly conditioned (minimu
 eigenvalue below ``1e-6``, or column norms spanning more than six orders of magnitude)
 take the exact route instead: an SVD of the padded design, as ``matrix_rank`` and
 statsmodels' ``pinv`` do, so collinear designs are recognised exactly as before.
+
+:func:`fit_slopes` takes one row per observation and any design; :func:`fit_slopes_shared`
+takes blocks of fits that differ only in the tested column and its missing rows (one
+patient × lag: every driver against the same pain, trend and prior pain) on a day grid,
+gets all their moments from one matrix product per block and never copies a row per fit.
 """
 
 from __future__ import annotations
