@@ -529,6 +529,9 @@ class Store:
             con.register("incoming_q", _arrow(frames.quarantine))
             con.execute("INSERT INTO quarantine SELECT * FROM incoming_q")
             con.unregister("incoming_q")
+        # Written: free this file's rows and bytes before the commit (DuckDB needs the
+        # memory then); the report keeps its quarantine.
+        p.frames, p.data = report._frames, b""  # type: ignore[assignment]
         return report
 
 
@@ -601,7 +604,8 @@ def _report(p: _Prepared, *, duplicates: int, already: bool, dry_run: bool) -> I
         first_date=None if dates is None else str(dates.min()),
         last_date=None if dates is None else str(dates.max()),
         dry_run=dry_run,
-        _frames=frames,
+        # Only what the report shows later: the rows themselves are freed once written.
+        _frames=Normalised(quarantine=q, warnings=frames.warnings),
     )
 
 
