@@ -160,6 +160,12 @@ def streamlit_command(
         str(max_upload_mb),
         "--server.fileWatcherType",
         "none",
+        # Streamlit runs a full gc.collect(2) after every script run by default; with the
+        # analysis stack imported that is 0.1-0.5 s of the script thread per rerun, in the
+        # way of the next rerun (upload → check → Add → charts is four of them). Python's
+        # own generational collector still runs.
+        "--runner.postScriptGC",
+        "false",
         "--browser.gatherUsageStats",
         "false",
         "--theme.base",
@@ -301,7 +307,8 @@ class PatientView:
     trend
         :func:`toolkit.analysis.pain.pain_trend` of ``analysis.daily_pain``.
     e1rm
-        :func:`toolkit.analysis.load.e1rm` of the period's sets (the e1RM range).
+        :func:`toolkit.analysis.load.e1rm` of the period's sets (the e1RM range), with only
+        the columns the figures and the report read (dates, exercise, set, reps and weight).
     outcome_measures
         The period's questionnaire scores.
     first_date, last_date
@@ -316,12 +323,35 @@ class PatientView:
     last_date: dt.date | None
 
 
+_E1RM_COLUMNS = (
+    "session_id",
+    "local_date",
+    "exercise_raw",
+    "exercise",
+    "set_index",
+    "set_type",
+    "reps",
+    "weight_kg",
+)
+"""Columns of the sets kept beside the ``e1rm_*`` estimates in :attr:`PatientView.e1rm`.
+
+The e1RM frame has one row per loaded working set; with all 30 columns of the sets it was
+24 MB of a 50k-set patient's view, held in the dashboard's cache for every period viewed.
+"""
+
+
 def _between(frame: pl.DataFrame, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     if start is not None:
         frame = frame.filter(pl.col("local_date") >= start)
     if end is not None:
         frame = frame.filter(pl.col("local_date") <= end)
     return frame
+
+
+def _slim_e1rm(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        [c for c in _E1RM_COLUMNS if c in frame.columns] + [c for c in frame.columns if c.startswith("e1rm_")]
+    )
 
 
 def patient_view(
@@ -340,26 +370,35 @@ def patient_view(
     from toolkit.analysis import load as ld
     from toolkit.analysis import pain as pn
 
-    patients = store.patients()
-    if patient_id not in set(patients["patient_id"].to_list()):
+    if not store.exists():
         raise StoreError(f"no patient {patient_id!r} in this store")
+    # Each Store read opens the database file (30-100 ms on a busy machine); with one
+    # connection held open, DuckDB shares that open database with the reads' connections.
+    with store.connect(read_only=True):
+        patients = store.patients()
+        if patient_id not in set(patients["patient_id"].to_list()):
+            raise StoreError(f"no patient {patient_id!r} in this store")
+        tables = {
+            name: store.table(name, patient_id=patient_id)
+            for name in ("sets", "sessions", "pain_entries", "outcome_measures")
+        }
+        every_patient = store.table("patients")
     record = patients.filter(pl.col("patient_id") == patient_id).row(0, named=True)
-    sets = store.table("sets", patient_id=patient_id)
-    measures = store.table("outcome_measures", patient_id=patient_id)
+    sets, measures = tables["sets"], tables["outcome_measures"]
     analysis = analyse_tables(
         patient_id,
         sets=sets,
-        sessions=store.table("sessions", patient_id=patient_id),
-        pain_entries=store.table("pain_entries", patient_id=patient_id),
+        sessions=tables["sessions"],
+        pain_entries=tables["pain_entries"],
         outcome_measures=measures,
-        patients=store.table("patients"),
+        patients=every_patient,
         start=start,
         end=end,
     )
     return PatientView(
         analysis=analysis,
         trend=pn.pain_trend(analysis.daily_pain),
-        e1rm=ld.e1rm(_between(sets, start, end)),
+        e1rm=_slim_e1rm(ld.e1rm(_between(sets, start, end))),
         outcome_measures=_between(measures, start, end),
         first_date=record.get("first_date"),
         last_date=record.get("last_date"),

@@ -20,6 +20,7 @@ st.write(
     "Apple Health) and questionnaires (ODI, RMDQ, PSFS). Each file is checked first; **nothing is "
     "stored until you press Add**."
 )
+_state.load_chart_library()
 
 done = st.session_state.pop(K.UPLOAD_RESULT, None)
 if done is not None:
@@ -72,6 +73,10 @@ files = st.file_uploader(
 )
 st.caption(f"Up to {cfg.max_upload_mb} MB per file.")
 if not files:
+    if done is not None:
+        # Analyse the patient just added now, while the user reads the summary, so the link
+        # to the charts opens on a cached analysis (a click meanwhile waits for it, no longer).
+        _state.warm_patient_view(cfg, done[0])
     st.stop()
 if not pid:
     st.info("Choose a patient, or type the id of a new one, to check these files.")

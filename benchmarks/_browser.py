@@ -1,0 +1,176 @@
+"""A real browser against a real ``recovery dashboard``: the harness shared by the end-to-end
+test (``tests/dashboard/test_browser.py``) and the dashboard benchmark
+(``benchmarks/run.py::bench_dashboard``).
+
+The dashboard is started exactly as a user starts it (the ``recovery dashboard`` console
+script, on 127.0.0.1 and a free port) and driven through Debian's Chromium by Playwright
+for Python; ``playwright install`` cannot download a browser here. :func:`unavailable`
+says why no browser can be driven, so callers skip or report "not measured" instead of
+failing; every other problem (the server exits or does not answer) raises
+:class:`HarnessError` with the tail of the server's log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
+START_S = 60  # server start until /_stcore/health answers
+
+
+class HarnessError(RuntimeError):
+    """The dashboard did not start or died; the message ends with its log."""
+
+
+def unavailable() -> str | None:
+    """Why a real browser cannot be driven on this machine, or None when it can."""
+    if CHROMIUM is None:
+        return "no Chromium on PATH (scripts/setup.sh installs Debian's chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright for Python is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dashboard_command(store: Path, port: int) -> list[str]:
+    """``recovery dashboard`` on 127.0.0.1, exactly as a user starts it."""
+    recovery = Path(sys.executable).with_name("recovery")
+    if not recovery.exists():
+        raise HarnessError("the recovery console script is not installed (pip install -e .)")
+    return [str(recovery), "dashboard", "--store", str(store), "--port", str(port), "--host", "127.0.0.1"]
+
+
+def _tail(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace")[-3000:]
+    except OSError:
+        return ""
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path, start_s: float) -> None:
+    deadline = time.monotonic() + start_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HarnessError(f"dashboard exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise HarnessError(f"dashboard did not answer within {start_s:g} s:\n{_tail(log)}")
+
+
+@contextmanager
+def dashboard(store: Path, log: Path, *, start_s: float = START_S) -> Iterator[str]:
+    """Run ``recovery dashboard`` on ``store`` until the block ends; yields its base URL.
+
+    Output goes to ``log``. No password is passed on (the local address needs none).
+    Give it a store with at least one patient, or the first page loads the demo cohort.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RECOVERY_DASHBOARD_PASSWORD"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(dashboard_command(store, port), env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(port, proc, log, start_s)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright; yields the ``Browser``.
+
+    Call :func:`unavailable` first: this raises when there is no Chromium or Playwright.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        raise HarnessError("no Chromium on PATH")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --------------------------------------------------------------------------------------
+# The upload flow, as a user goes through it
+# --------------------------------------------------------------------------------------
+
+# True once a Plotly chart of the page is drawn with data and visible: its div holds traces
+# with points, at least one of them is drawn (an SVG mark), and the div has a height. (Charts
+# without data, such as the upload page's hidden one that loads the chart library, never count.)
+FIRST_CHART_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(div => {
+  if (!div.data || !div.offsetHeight) return false;
+  const n = div.data.reduce((k, t) => k + ((t.x && t.x.length) || 0), 0);
+  return n > 0 && div.querySelector('.main-svg .point, .main-svg .js-line') !== null;
+})"""
+
+
+def open_upload_page(page: Any, base_url: str, patient_id: str) -> None:
+    """Open the upload page, type a new patient's id (the page reruns on Enter) and wait
+    until the page has settled: the file input is there and the chart library the page
+    loads in the background (its hidden empty chart) is in — as it is by the time a user
+    has picked a file."""
+    page.goto(f"{base_url}/upload")
+    box = page.get_by_label("New patient id")
+    box.fill(patient_id)
+    box.press("Enter")
+    page.locator("input[type=file]").wait_for(state="attached")
+    page.locator(".st-key-chart_library .js-plotly-plot").wait_for(state="attached")
+
+
+def upload_and_open_charts(
+    page: Any,
+    files: list[Path],
+    patient_id: str,
+    rows_read: list[int],
+    lap: Callable[[str], None] | None = None,
+) -> None:
+    """From the upload page with the patient chosen: set ``files`` on the file input, wait
+    for each file's dry-run accounting (``rows_read``), press Add, follow the link to the
+    patient's charts and wait until the first chart is drawn with data.
+
+    ``lap(stage)`` is called as each stage ends: ``"checked"`` (every accounting shown),
+    ``"added"`` (the link to the charts shown), ``"chart"`` (the first chart drawn).
+    """
+    mark = lap or (lambda stage: None)
+    page.locator("input[type=file]").set_input_files(files)
+    for read in rows_read:
+        page.get_by_text(f"Row accounting: {read} read = ").first.wait_for()
+    mark("checked")
+    page.get_by_role("button", name=f"Add {len(files)} file(s) to {patient_id}").click()
+    link = page.get_by_role("link", name=f"Open {patient_id}'s charts")
+    link.wait_for()
+    mark("added")
+    link.click()
+    page.get_by_role("heading", name=f"Patient {patient_id}").wait_for()
+    page.wait_for_function(FIRST_CHART_DRAWN, polling="raf")
+    mark("chart")
