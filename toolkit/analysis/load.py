@@ -233,12 +233,15 @@ def _distinct_names(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
 
     The string work on names (catalogue join, regexes) is then done once per distinct
     triple and gathered back by index, not repeated on every set. Distinct triples are
-    found through a 64-bit hash of the three columns; every set's triple is then
+    found through a 64-bit hash of the three columns (seeded hashes of each column,
+    combined: cheaper than hashing a struct of them); every set's triple is then
     compared with the one its index points to, and a collision (never seen in practice)
     falls back to an exact join on the strings.
     """
     cols = list(_NAME_COLUMNS)
-    h = df.select(pl.struct(cols).hash().alias("__h")).to_series()
+    h = df.select(
+        (pl.col(cols[0]).hash(1) ^ pl.col(cols[1]).hash(2) ^ pl.col(cols[2]).hash(3)).alias("__h")
+    ).to_series()
     first = h.is_first_distinct()
     names = df.select(cols).filter(first).with_columns(h.filter(first)).sort("__h")
     index = names["__h"].search_sorted(h).rename("__k")
@@ -290,6 +293,7 @@ def _prepared_sets(
     catalogue: Any,
     name: str = "sets",
     runs: tuple[pl.Series, pl.Series] | None = None,
+    extra: Sequence[pl.Expr] = (),
 ) -> pl.LazyFrame:
     """Sets (lazy) with the private columns ``__counted, __rep, __timed, __assisted,
     __load, __load_kg, __volume_kg, __unloaded, __name, __nid`` (see the module docstring
@@ -298,8 +302,9 @@ def _prepared_sets(
     The name rules are evaluated once per distinct name (:func:`_distinct_names`) and
     the body mass is looked up only when some exercise has a bodyweight factor: per
     set, or once per run of sets of one patient when ``runs`` gives the run of every
-    set and the patient of every run (:func:`_session_runs`). The frame is lazy so that
-    callers select the columns they use and collect once.
+    set and the patient of every run (:func:`_session_runs`). ``extra`` expressions are
+    evaluated on all sets, in their order, before any caller's filter. The frame is lazy
+    so that callers select the columns they use and collect once.
     """
     df = _sets_frame(sets, name)
     bw = _bodyweight_frame(bodyweight_kg)
@@ -340,7 +345,7 @@ def _prepared_sets(
     reps = pl.col("reps")
     return (
         df.lazy()
-        .with_columns(index)
+        .with_columns(index, *extra)
         .with_columns(
             *(per_set(c) for c in ("__factor", "__assist_text", "__machine", "__name", "__nid")),
             body.alias("__bw"),
@@ -365,14 +370,15 @@ def _prepared_sets(
 # --------------------------------------------------------------------------------------
 
 
-def _patient_ranks(df: pl.DataFrame) -> pl.Series:
+def _patient_ranks(df: pl.DataFrame) -> pl.Expr:
     """``__pr``: the rank of every set's ``patient_id`` among the sorted distinct ids (an
-    integer that groups and sorts like the string; null for a null id). The ids are
-    ranked once per run of consecutive sets of one patient, not once per set."""
-    run = df.select(pl.col("patient_id").rle_id().alias("__run")).to_series()
-    head = (run != run.shift(1)).fill_null(True)
+    integer that groups and sorts like the string; null for a null id), as an expression
+    on ``df`` in its row order. The ids are ranked once per run of consecutive sets of
+    one patient, not once per set."""
+    run = pl.col("patient_id").rle_id()
+    head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
     rank = df.get_column("patient_id").filter(head).rank("dense")
-    return rank.gather(run).rename("__pr")
+    return pl.lit(rank).gather(run).alias("__pr")
 
 
 def _session_runs(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
@@ -1092,9 +1098,10 @@ def _e1rm_exprs(w: pl.Expr, r: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _strength_sets(sets: Frame, *, max_reps: int | None) -> pl.LazyFrame:
-    """Working/failure sets with reps ≥ 1 (≤ max_reps) and an external load > 0, not assisted."""
-    df = _prepared_sets(sets, bodyweight_kg=None, catalogue=None)
+def _strength_sets(sets: Frame, *, max_reps: int | None, extra: Sequence[pl.Expr] = ()) -> pl.LazyFrame:
+    """Working/failure sets with reps ≥ 1 (≤ max_reps) and an external load > 0, not
+    assisted (``extra``: as in :func:`_prepared_sets`)."""
+    df = _prepared_sets(sets, bodyweight_kg=None, catalogue=None, extra=extra)
     keep = (
         pl.col("set_type").fill_null("working").is_in(_STRENGTH_SET_TYPES)
         & (pl.col("reps") >= 1)
@@ -1226,7 +1233,7 @@ def weekly_top_load(
     wd = week_start_day(week_start)
     max_reps = int_option("max_reps", max_reps, low=1, high=36)
     df = _sets_frame(sets)
-    df = _strength_sets(df.with_columns(_patient_ranks(df)), max_reps=None).with_columns(
+    df = _strength_sets(df, max_reps=None, extra=[_patient_ranks(df)]).with_columns(
         week_start=week_start_of(pl.col("local_date"), wd),
         __e1rm=pl.when(pl.col("reps") <= max_reps).then(
             _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
