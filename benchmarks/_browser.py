@@ -172,5 +172,28 @@ def upload_and_open_charts(
     mark("added")
     link.click()
     page.get_by_role("heading", name=f"Patient {patient_id}").wait_for()
-    page.wait_for_function(FIRST_CHART_DRAWN, polling="raf")
+    try:
+        page.wait_for_function(FIRST_CHART_DRAWN, polling="raf")
+    except Exception as exc:  # say what the page shows instead of a bare timeout
+        raise HarnessError(f"no chart drawn for {patient_id}: {exc}\n{_page_state(page)}") from exc
     mark("chart")
+
+
+def _page_state(page: Any) -> str:
+    """What the page shows (errors, charts) when a wait failed."""
+    try:
+        return str(
+            page.evaluate(
+                """() => ({
+              url: location.href,
+              errors: Array.from(document.querySelectorAll('[data-testid=stException], [data-testid=stAlert]'))
+                .map(e => e.textContent.slice(0, 300)),
+              charts: Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => ({
+                height: d.offsetHeight, traces: (d.data || []).length,
+                marks: d.querySelectorAll('.main-svg .point, .main-svg .js-line').length})),
+              running: document.querySelector('[data-testid=stStatusWidget]')?.textContent || null,
+            })"""
+            )
+        )
+    except Exception as exc:  # the page itself is gone
+        return f"(page state unavailable: {exc})"
