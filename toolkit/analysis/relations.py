@@ -391,7 +391,7 @@ def _spike_driver(load: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
     return df.select("patient_id", "date", pl.lit("load spike").alias("driver"), value)
 
 
-def _dose_sets(sets: Any) -> pl.DataFrame:
+def _dose_sets(sets: Any) -> pl.LazyFrame:
     """The counted sets of the canonical ``sets`` table with ``__name`` (exercise) and
     ``__kg`` (reps × kg), for :func:`_exercise_drivers`."""
     s = as_polars(sets, "sets")
@@ -411,14 +411,22 @@ def _dose_sets(sets: Any) -> pl.DataFrame:
             "weight_kg": pl.Float64(),
         },
     )
-    return s.filter(pl.col("set_type").fill_null("working").is_in(_COUNTED)).with_columns(
-        __name=pl.coalesce("exercise", "exercise_raw"),
-        __kg=(pl.col("reps").fill_null(0.0) * pl.col("weight_kg").fill_null(0.0)).clip(lower_bound=0.0),
+    return (
+        s.lazy()
+        .filter(pl.col("set_type").fill_null("working").is_in(_COUNTED))
+        .select(
+            "patient_id",
+            "local_date",
+            "reps",
+            "weight_kg",
+            __name=pl.coalesce("exercise", "exercise_raw"),
+            __kg=(pl.col("reps").fill_null(0.0) * pl.col("weight_kg").fill_null(0.0)).clip(lower_bound=0.0),
+        )
     )
 
 
 def _exercise_drivers(
-    load: pl.DataFrame, s: pl.DataFrame, main_exercises: int
+    load: pl.DataFrame, s: pl.LazyFrame, main_exercises: int
 ) -> tuple[pl.DataFrame, dict[tuple[str, str], tuple[str, str]]]:
     """Daily dose of each patient's ``main_exercises`` (≥ 1) most frequent exercises
     (``s`` from :func:`_dose_sets`).
@@ -430,11 +438,8 @@ def _exercise_drivers(
     empty = pl.DataFrame(
         schema={"patient_id": pl.String, "date": pl.Date, "driver": pl.String, "value": pl.Float64}
     )
-    if s.is_empty():
-        return empty, {}
     daily = (
-        s.lazy()
-        .group_by("patient_id", "__name", pl.col("local_date").alias("date"))
+        s.group_by("patient_id", "__name", pl.col("local_date").alias("date"))
         .agg(
             (pl.col("__kg").sum() / 100.0).alias("__kg100"),
             pl.len().cast(pl.Float64).alias("__sets"),
@@ -442,6 +447,8 @@ def _exercise_drivers(
         )
         .collect()
     )
+    if daily.is_empty():
+        return empty, {}
     ranked = (
         daily.group_by("patient_id", "__name")
         .agg(pl.len().alias("__days"), pl.col("__loaded").any())
@@ -788,7 +795,7 @@ def relations(
 
     **Computation.** The ~47 models of every patient are not fitted one statsmodels call
     at a time (about 1 ms each, 8 minutes for 10,000 patients) but as stacked least
-    squares on day grids, 100 patients at a time (:mod:`toolkit.analysis._batched_ols`);
+    squares on day grids, 50 patients at a time (:mod:`toolkit.analysis._batched_ols`);
     the numbers equal statsmodels' to rounding (``tests/analysis/test_batched_ols.py``).
     """
     specs = _lag_specs(lags)
@@ -857,7 +864,7 @@ def relations(
     )
 
 
-_CHUNK_PATIENTS = 100
+_CHUNK_PATIENTS = 50
 _THREADS = 2
 
 
@@ -878,7 +885,7 @@ def _relations_of(
     load: pl.DataFrame,
     pain: pl.DataFrame,
     sessions: pl.DataFrame | None,
-    doses: pl.DataFrame | None,
+    doses: pl.LazyFrame | None,
     o: _Options,
 ) -> pl.DataFrame:
     """:func:`relations` of a few patients (sorted), all inputs already checked.
