@@ -194,3 +194,17 @@ def test_validation_through_hashes_rejects_exactly_what_the_model_rejects(real_d
     assert sessions is not None and _validate(sessions, Sessions).equals(sessions)
     with pytest.raises(pandera.errors.SchemaError, match="session_id"):
         _validate(pl.concat([sessions, sessions.head(1)]), Sessions)
+
+
+def test_cells_parsed_once_per_run_equal_the_cells_parsed_one_by_one() -> None:
+    from toolkit.ingest._parse import _duration_seconds, _parse_datetime, duration_seconds, parse_datetime
+
+    runs = [None, None, "1h 5m", "1h 5m", "45m", None, "45m", "oops", "oops", "2h", "2h", "2h"]
+    scattered = ["1h", None, "2m", "x", "5s", "1h", "3m", "1h"]  # few repeats: by distinct values
+    for cells in (runs * 3, scattered, [None, None], []):
+        df = pl.DataFrame({"d": cells}, schema={"d": pl.String})
+        assert df.select(duration_seconds("d")).equals(df.select(_duration_seconds("d")))
+    stamps = ["2024-01-01 10:00:00"] * 3 + [None, "bad", "2024-01-02 09:30"] * 2
+    df = pl.DataFrame({"d": stamps})
+    formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+    assert df.select(parse_datetime("d", formats)).equals(df.select(_parse_datetime("d", formats)))

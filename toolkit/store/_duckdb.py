@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -387,6 +388,8 @@ class Store:
             name, data = _load(item)
             if progress is not None:
                 progress(name)
+            # hashlib releases the GIL: hash the bytes on another core while reading them.
+            sha = _Sha256(data)
             result, table = read_bytes(data, name, options)
             # The raw text of the quarantined rows is all that is needed of the parsed
             # table: free it before normalising (a large file's strings are big).
@@ -418,7 +421,7 @@ class Store:
                 _Prepared(
                     name,
                     data,
-                    hashlib.sha256(data).hexdigest(),
+                    sha.hexdigest(),
                     upload_id,
                     result,
                     frames,
@@ -533,6 +536,22 @@ class Store:
         # memory then); the report keeps its quarantine.
         p.frames, p.data = report._frames, b""  # type: ignore[assignment]
         return report
+
+
+class _Sha256(threading.Thread):
+    """The SHA-256 of some bytes, computed in a background thread."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(daemon=True)
+        self._data, self._hex = data, ""
+        self.start()
+
+    def run(self) -> None:
+        self._hex = hashlib.sha256(self._data).hexdigest()
+
+    def hexdigest(self) -> str:
+        self.join()
+        return self._hex
 
 
 def _arrow(frame: pl.DataFrame) -> Any:
