@@ -208,3 +208,27 @@ def test_cells_parsed_once_per_run_equal_the_cells_parsed_one_by_one() -> None:
     df = pl.DataFrame({"d": stamps})
     formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
     assert df.select(parse_datetime("d", formats)).equals(df.select(_parse_datetime("d", formats)))
+
+
+def test_cells_are_stripped_exactly_when_they_need_it(monkeypatch, real_dir: Path) -> None:
+    from toolkit.ingest import _text
+
+    samples = [
+        b'a,b,c\n1,"",x\n2,"in side",y\n',  # nothing to strip; a quoted empty cell
+        b"a,b,c\n1, 2,x\n",  # leading space
+        b"a,b,c\n1,2 ,x\r\n3,4,5 \r\n",  # trailing space before a delimiter / CRLF
+        b'a,b,c\n1," q",x\n',  # space inside quotes, at the edge
+        b"a;b\n1;\t\n",  # tab-only cell
+        b'a,b\n1,"two\nlines "\n',  # quoted newline
+        "a,b\n1,\u00a0x\n".encode(),  # non-ASCII whitespace
+        (real_dir / "strong_ios_v1_2020-2021.csv").read_bytes(),
+    ]
+    for data in samples:
+        fast = _text.parse_csv(data, "f.csv").rows
+        with monkeypatch.context() as m:
+            m.setattr(_text, "_cells_may_need_strip", lambda *a, **k: True)
+            assert fast.equals(_text.parse_csv(data, "f.csv").rows), data[:40]
+    assert not _text._cells_may_need_strip(samples[0], ",", quoted_newlines=False)
+    assert all(
+        _text._cells_may_need_strip(d, ",;"[b";" in d[:4]], quoted_newlines=False) for d in samples[1:5]
+    )

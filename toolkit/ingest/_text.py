@@ -221,8 +221,14 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
             )
         body = body.slice(1)
     blank_lines = int(blank[1:].sum())
-    # Whitespace-only cells are empty cells; strip every cell once here.
-    cells = [pl.col(c).str.strip_chars().replace("", None) for c in names]
+    # Whitespace-only cells are empty cells; strip every cell once here. When no cell
+    # can start or end with whitespace (checked on the bytes), only quoted empty cells
+    # ("") are left to turn into nulls: no copy of the other columns.
+    newline_ends = len(ends) - (1 if len(data) == 0 or data[-1:] != b"\n" else 0)
+    if _cells_may_need_strip(data, sep, quoted_newlines=data.count(b"\n") != newline_ends):
+        cells = [pl.col(c).str.strip_chars().replace("", None) for c in names]
+    else:
+        cells = [pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in names if (body[c] == "").any()]
     meta = [
         pl.Series("_line", lines[1:], dtype=pl.Int64),
         pl.Series("_fields", fields[1:], dtype=pl.Int32),
@@ -233,6 +239,34 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     else:
         rows = body.with_columns(*cells, *meta)
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
+
+
+_WHITESPACE = (32, 9, 11, 12, 13)  # space, tab, vertical tab, form feed, carriage return
+
+
+def _cells_may_need_strip(data: bytes, sep: str, *, quoted_newlines: bool) -> bool:
+    """False only when no cell of ``data`` can begin or end with whitespace: the file is
+    ASCII, has no newline inside quotes, and no whitespace byte touches a delimiter, a
+    quote, a line end or either end of the file (a CR before LF is a line end). A
+    conservative test: True just means "strip every cell"."""
+    if quoted_newlines or not data.isascii():
+        return True
+    b = np.frombuffer(data, dtype=np.uint8)
+    n = len(b)
+    edges = np.array([ord(sep), 34, 10, 13], dtype=np.uint8)
+    for lo in range(0, n, _BLOCK):
+        block = b[lo : lo + _BLOCK]
+        ws = np.flatnonzero(np.isin(block, _WHITESPACE)) + lo
+        if not len(ws):
+            continue
+        after = b[np.minimum(ws + 1, n - 1)]
+        line_end = (b[ws] == 13) & (after == 10) & (ws + 1 < n)
+        ws, after = ws[~line_end], after[~line_end]
+        before = b[np.maximum(ws - 1, 0)]
+        at_edge = (ws == 0) | (ws == n - 1) | np.isin(before, edges[:3]) | np.isin(after, edges)
+        if at_edge.any():
+            return True
+    return False
 
 
 def _read_cells(
