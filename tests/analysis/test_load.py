@@ -766,3 +766,265 @@ def test_volume_is_additive_across_sets_and_days(rows: list[tuple[int, str, int,
     assert per_session["sets"].sum() == sum(t != "warmup" for _, t, _, _ in rows)
     daily = load.daily_load(sets, None)
     assert daily["volume_kg"].sum() == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------------------
+# Fast paths against the reference definitions
+# --------------------------------------------------------------------------------------
+# The functions evaluate the name rules once per distinct name, aggregate runs of
+# consecutive sets, and reuse a sorted calendar. The references below are the plain
+# row-by-row definitions they replaced (module docstring rules, every set joined to the
+# catalogue and matched by the regexes); the fast paths must give the same frames.
+
+
+def _reference_prepared(sets: pl.DataFrame, bodyweight: Any) -> pl.DataFrame:
+    cat = load._catalogue_frame(None)
+    df = load._sets_frame(sets).join(
+        cat, left_on="exercise", right_on="__exercise", how="left", maintain_order="left"
+    )
+    if isinstance(bodyweight, pl.DataFrame):
+        df = df.join(
+            bodyweight.rename({"bodyweight_kg": "__bw"}), on="patient_id", how="left", maintain_order="left"
+        )
+    else:
+        df = df.with_columns(pl.lit(bodyweight, dtype=pl.Float64).alias("__bw"))
+    w, factor, body = pl.col("weight_kg"), pl.col("__factor"), pl.col("__bw")
+    assisted = (
+        pl.col("exercise_raw").str.contains(load._ASSIST)
+        | pl.col("equipment").str.contains(load._ASSIST).fill_null(False)
+        | (w < 0).fill_null(False)
+    )
+    machine = pl.col("equipment").str.contains(load._MACHINE).fill_null(False) & ~pl.col(
+        "__cat_equipment"
+    ).str.contains(load._MACHINE).fill_null(False)
+    value = (
+        pl.when(assisted)
+        .then((factor * body - w.abs().fill_null(0.0)).clip(lower_bound=0.0))
+        .when(factor.is_not_null() & body.is_not_null() & ~machine)
+        .then(factor * body + w.fill_null(0.0))
+        .otherwise(w)
+    )
+    reps = pl.col("reps")
+    return (
+        df.with_columns(
+            __counted=pl.col("set_type").fill_null("working").is_in(load._COUNTED_SET_TYPES),
+            __rep=(reps > 0).fill_null(False),
+            __timed=((reps.is_null() | (reps == 0)) & (pl.col("duration_s") > 0)).fill_null(False),
+            __assisted=assisted,
+            __load=value,
+            __name=pl.coalesce("exercise", "exercise_raw"),
+        )
+        .with_columns(__load_kg=pl.when(pl.col("__load") > 0).then(pl.col("__load")))
+        .with_columns(
+            __volume_kg=pl.when(pl.col("__rep")).then(reps * pl.col("__load_kg")).fill_null(0.0),
+            __unloaded=pl.col("__rep") & pl.col("__load_kg").is_null(),
+        )
+    )
+
+
+def _reference_session_load(sets: pl.DataFrame, sessions: pl.DataFrame, bodyweight: Any) -> pl.DataFrame:
+    df = _reference_prepared(sets, bodyweight)
+    keys = df.group_by("patient_id", "session_id").agg(
+        pl.col("local_date").min().alias("date"), pl.lit(None, dtype=pl.Float64).alias("duration_s")
+    )
+    ses = sessions.select("patient_id", "session_id", pl.col("local_date").alias("date"), "duration_s")
+    keys = (
+        pl.concat([ses, keys])
+        .filter(pl.col("date").is_not_null())
+        .unique(["patient_id", "session_id"], keep="first", maintain_order=True)
+    )
+    agg = (
+        df.filter(pl.col("__counted"))
+        .group_by("patient_id", "session_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("sets"),
+            pl.col("__volume_kg").sum().alias("volume_kg"),
+            pl.col("duration_s").filter(pl.col("__timed")).sum().alias("timed_s"),
+            pl.col("rpe").mean().alias("rpe_session"),
+            pl.col("__name").n_unique().cast(pl.Int64).alias("exercises"),
+            pl.col("__unloaded").sum().cast(pl.Int64).alias("unloaded_sets"),
+        )
+    )
+    out = keys.join(agg, on=["patient_id", "session_id"], how="left").with_columns(
+        pl.col("sets", "exercises", "unloaded_sets").fill_null(0),
+        pl.col("volume_kg", "timed_s").fill_null(0.0),
+        (pl.col("duration_s") / 60.0).alias("duration_min"),
+    )
+    out = out.with_columns((pl.col("rpe_session") * pl.col("duration_min")).alias("srpe_au"))
+    return out.select(pl.col(c).cast(t) for c, t in load._SESSION_SCHEMA.items()).sort(
+        "patient_id", "date", "session_id"
+    )
+
+
+def _reference_daily_load(per_session: pl.DataFrame, max_gap_days: int = 14) -> pl.DataFrame:
+    per_day = per_session.group_by("patient_id", "date").agg(
+        pl.len().cast(pl.Int64).alias("sessions"),
+        pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
+        pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
+    )
+    calendar = (
+        per_day.group_by("patient_id")
+        .agg(pl.date_ranges(pl.col("date").min(), pl.col("date").max()).first().alias("date"))
+        .explode("date")
+    )
+    d = calendar.join(per_day, on=["patient_id", "date"], how="left").sort("patient_id", "date")
+    d = d.with_columns(training_day=pl.col("sessions").fill_null(0) > 0).with_columns(
+        __run=pl.col("training_day").cast(pl.Int64).cum_sum().over("patient_id")
+    )
+    d = d.with_columns(
+        logged=pl.col("training_day")
+        | ((~pl.col("training_day")).cast(pl.Int64).sum().over("patient_id", "__run") <= max_gap_days)
+    )
+    logged, train = pl.col("logged"), pl.col("training_day")
+    d = d.with_columns(
+        *(
+            pl.when(train).then(pl.col(c)).when(logged).then(0).cast(pl.Int64).alias(c)
+            for c in ("sessions", "sets", "unloaded_sets")
+        ),
+        *(
+            pl.when(train).then(pl.col(c)).when(logged).then(0.0).cast(pl.Float64).alias(c)
+            for c in ("volume_kg", "timed_s", "srpe_au")
+        ),
+        rest_day=logged & ~train,
+        __block=(~train).cast(pl.Int64).cum_sum().over("patient_id"),
+    ).with_columns(
+        streak_days=pl.when(logged).then(train.cast(pl.Int64).cum_sum().over("patient_id", "__block"))
+    )
+    return d.select(
+        "patient_id", "date", "sessions", "sets", "volume_kg", "timed_s", "srpe_au",
+        "training_day", "logged", "rest_day", "streak_days", "unloaded_sets",
+    )  # fmt: skip
+
+
+def _random_log(seed: int, shuffle: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Sets of 4 patients over ~80 days mixing every rule: bodyweight factors (push-up,
+    back extension), assisted and machine variants, negative weights, unmapped and null
+    names, warm-ups, timed sets, missing RPE, null session ids, gaps longer than 14 days;
+    sessions missing from / only in the sessions table."""
+    rng = np.random.default_rng(seed)
+    names = [
+        ("Deadlift", "Deadlift (Barbell)", "barbell"),
+        ("Push-Up", "Push Up", "bodyweight"),
+        ("Push-Up", "Assisted Push Up", None),
+        ("Back Extension", "Back Extension (Machine)", "machine"),
+        ("Back Extension", "Back Extension", None),
+        ("Pull-Up", "Assisted Pull-Up", "Assisted machine"),
+        (None, "Mystery Move", "Cable"),
+        (None, None, None),
+        ("Plank", "Plank", None),
+    ]
+    rows, ses = [], []
+    for p in range(4):
+        days = np.unique(np.r_[rng.choice(30, 12, replace=False), 50 + rng.choice(30, 10, replace=False)])
+        for d in days:
+            sid = f"p{p}s{d}"
+            ses.append({"session_id": sid, "patient_id": f"p{p}", "local_date": day(int(d)),
+                        "duration_s": float(rng.choice([1800.0, 3600.0, np.nan]))})  # fmt: skip
+            for _ in range(rng.integers(1, 9)):
+                ex, raw, eq = names[rng.integers(len(names))]
+                timed = ex == "Plank"
+                rows.append({
+                    "patient_id": f"p{p}", "session_id": None if rng.random() < 0.02 else sid,
+                    "local_date": day(int(d)), "exercise": ex, "exercise_raw": raw, "equipment": eq,
+                    "set_type": rng.choice(["working", "working", "warmup", "drop", "failure"]),
+                    "reps": None if timed else float(rng.integers(1, 15)),
+                    "weight_kg": None if timed else float(rng.choice([0.0, 20.0, 60.0, -15.0, 100.0])),
+                    "duration_s": 45.0 if timed else None,
+                    "rpe": None if rng.random() < 0.5 else float(rng.integers(5, 10)),
+                })  # fmt: skip
+    sets = pl.DataFrame(rows, schema=SET_SCHEMA)
+    sessions = pl.DataFrame(ses, schema=SESSION_SCHEMA).with_columns(pl.col("duration_s").fill_nan(None))
+    sessions = sessions.filter(pl.int_range(pl.len()) % 7 != 3)
+    sessions = pl.concat([sessions, make_sessions({"patient_id": "p9", "local_date": day(3)})])
+    if shuffle:
+        sets = sets.sample(fraction=1.0, shuffle=True, seed=seed)
+    bodyweight = pl.DataFrame({"patient_id": ["p0", "p1", "p2"], "bodyweight_kg": [70.0, 82.5, 60.0]})
+    return sets, sessions, bodyweight
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("bodyweight", ["frame", 75.0, None])
+def test_session_and_daily_load_equal_the_reference(shuffle: bool, bodyweight: Any) -> None:
+    """Per-distinct-name rules, run-wise aggregation (contiguous and shuffled sets) and
+    the integer calendar give the reference frames; ``daily_load(session_load=...)``
+    gives the same days as ``daily_load(sets, sessions)``."""
+    sets, sessions, bw_frame = _random_log(7, shuffle)
+    bw = bw_frame if bodyweight == "frame" else bodyweight
+    expected = _reference_session_load(sets, sessions, bw)
+    got = load.session_load(sets, sessions, bodyweight_kg=bw)
+    assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-12)
+    days = _reference_daily_load(expected)
+    assert_frame_equal(load.daily_load(sets, sessions, bodyweight_kg=bw), days, check_exact=False)
+    assert_frame_equal(load.daily_load(None, None, session_load=got), days, check_exact=False)
+    assert_frame_equal(
+        load.daily_load(sets, sessions, bodyweight_kg=bw, max_gap_days=3),
+        _reference_daily_load(expected, 3),
+        check_exact=False,
+    )
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_set_level_functions_equal_the_reference(shuffle: bool) -> None:
+    """weekly_top_load, exercise_frequency and e1rm from the per-distinct rules equal the
+    same aggregations of the reference sets."""
+    sets, _, bw = _random_log(11, shuffle)
+    ref = _reference_prepared(sets, bw)
+    strength = ref.filter(
+        (
+            pl.col("set_type").fill_null("working").is_in(load._STRENGTH_SET_TYPES)
+            & (pl.col("reps") >= 1)
+            & (pl.col("weight_kg") > 0)
+            & ~pl.col("__assisted")
+        ).fill_null(False)
+    )
+    top = (
+        strength.with_columns(week_start=pl.col("local_date").dt.truncate("1w"))
+        .group_by("patient_id", pl.col("__name").alias("exercise"), "week_start")
+        .agg(
+            pl.col("weight_kg").max().alias("top_kg"),
+            pl.when(pl.col("reps") <= 10)
+            .then(pl.col("weight_kg") * (1 + pl.col("reps") / 30))
+            .max()
+            .alias("top_e1rm_kg"),
+        )
+        .sort("patient_id", "exercise", "week_start")
+    )
+    got = load.weekly_top_load(sets)
+    assert_frame_equal(got.select(top.columns), top, check_exact=False)
+    freq = (
+        ref.filter(pl.col("__counted"))
+        .with_columns(week_start=pl.col("local_date").dt.truncate("1w"))
+        .group_by("patient_id", pl.col("__name").alias("exercise"), "week_start")
+        .agg(
+            pl.col("session_id").n_unique().cast(pl.Int64).alias("sessions"),
+            pl.len().cast(pl.Int64).alias("sets"),
+            pl.col("__volume_kg").sum().alias("volume_kg"),
+            pl.col("__unloaded").sum().cast(pl.Int64).alias("unloaded_sets"),
+        )
+        .sort("patient_id", "exercise", "week_start")
+    )
+    assert_frame_equal(load.exercise_frequency(sets, bodyweight_kg=bw), freq, check_exact=False)
+    e1 = load.e1rm(sets)
+    expected_rows = strength.filter(pl.col("reps") <= 10).select(SET_SCHEMA.keys())
+    assert_frame_equal(e1.select(SET_SCHEMA.keys()), expected_rows)
+
+
+def test_weekly_load_and_acwr_same_for_shuffled_or_gappy_daily() -> None:
+    """A daily_load calendar takes the fast path (no re-sort, no calendar fill); shuffled
+    rows or a calendar with days removed take the general one; both agree."""
+    sets, sessions, bw = _random_log(3, False)
+    daily = load.daily_load(sets, sessions, bodyweight_kg=bw)
+    assert load._is_calendar(daily.select("patient_id", "date"))
+    shuffled = daily.sample(fraction=1.0, shuffle=True, seed=1)
+    assert not load._is_calendar(shuffled.select("patient_id", "date"))
+    assert_frame_equal(load.weekly_load(shuffled), load.weekly_load(daily))
+    for variant in ("ewma", "coupled", "uncoupled"):
+        assert_frame_equal(load.acwr(shuffled, variant=variant), load.acwr(daily, variant=variant))
+    edge = (pl.col("date") == pl.col("date").min().over("patient_id")) | (
+        pl.col("date") == pl.col("date").max().over("patient_id")
+    )
+    holes = daily.filter((pl.int_range(pl.len()) % 5 != 2) | edge)
+    assert not load._is_calendar(holes.select("patient_id", "date"))
+    filled = load.acwr(holes)
+    assert filled.height == daily.height
+    assert_frame_equal(filled.select("patient_id", "date"), daily.select("patient_id", "date"))

@@ -400,26 +400,34 @@ def _session_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, exercises:
     """
     df = _sets_frame(sets)
     run, runs = _session_runs(df)
+    # Per set, the values that count (null or 0 for uncounted sets), then plain sums.
     counted = pl.col("__counted")
+    values = [
+        run.set_sorted(),
+        "local_date",
+        counted.cast(pl.Int64).alias("sets"),
+        pl.when(counted).then(pl.col("__volume_kg")).alias("volume_kg"),
+        pl.when(counted & pl.col("__timed")).then(pl.col("duration_s")).alias("timed_s"),
+        pl.when(counted).then(pl.col("rpe")).alias("__rpe"),
+        (counted & pl.col("__unloaded")).cast(pl.Int64).alias("unloaded_sets"),
+    ]
     aggs = [
         pl.col("local_date").min().alias("__first"),
         pl.col("local_date").max().alias("__last"),
-        counted.sum().cast(pl.Int64).alias("sets"),
-        pl.when(counted).then(pl.col("__volume_kg")).sum().alias("volume_kg"),
-        pl.when(counted & pl.col("__timed")).then(pl.col("duration_s")).sum().alias("timed_s"),
-        pl.when(counted).then(pl.col("rpe")).mean().alias("rpe_session"),
-        (counted & pl.col("__unloaded")).sum().cast(pl.Int64).alias("unloaded_sets"),
+        pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
+        pl.col("__rpe").mean().alias("rpe_session"),
+        pl.col("__rpe").count().alias("__rpe_n"),
     ]
     if exercises:
+        values += [pl.when(counted).then(pl.col("__nid")).alias("__nid"), (~counted).alias("__uncounted")]
         # n_unique counts the null of the uncounted sets as one more value: take it off.
         aggs.append(
-            (pl.when(counted).then(pl.col("__nid")).n_unique() - (~counted).any().cast(pl.UInt32))
+            (pl.col("__nid").n_unique() - pl.col("__uncounted").any().cast(pl.UInt32))
             .cast(pl.Int64)
             .alias("exercises")
         )
-    aggs.append(pl.when(counted).then(pl.col("rpe")).count().alias("__rpe_n"))
     lf = _prepared_sets(df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]))
-    per_run = lf.with_columns(run.set_sorted()).group_by("__r").agg(aggs).sort("__r").collect()
+    per_run = lf.select(values).group_by("__r").agg(aggs).sort("__r").collect()
     per_run = pl.concat([runs, per_run.drop("__r")], how="horizontal")
     if not runs.select(pl.struct("patient_id", "session_id").is_duplicated().any()).item():
         return per_run.drop("__rpe_n")
