@@ -561,3 +561,78 @@ def test_public_names() -> None:
     assert sorted(P.__all__) == P.__all__
     for name in P.__all__:
         assert callable(getattr(P, name))
+
+
+def _reference_flares(daily: pl.DataFrame, thr: float, window: int, margin: float) -> pl.DataFrame:
+    """The plain definition flares() replaced: every later day of the patient checked for
+    settling, then one pass over the flare days in a Python loop."""
+    eps = 1e-9
+    d = daily.filter(pl.col("pain_mean").is_not_null()).select("patient_id", "date", "pain_mean")
+    d = d.sort("patient_id", "date")
+    flagged = (
+        d.with_columns(
+            trailing_median=pl.col("pain_mean")
+            .rolling_median_by("date", window_size=f"{window}d", closed="left", min_samples=3)
+            .over("patient_id")
+        )
+        .with_columns(excess=pl.col("pain_mean") - pl.col("trailing_median"))
+        .filter(pl.col("excess") >= thr - eps)
+        .rename({"pain_mean": "pain"})
+    )
+    settle = (
+        flagged.select("patient_id", "date", "trailing_median")
+        .join(d.rename({"date": "later", "pain_mean": "later_pain"}), on="patient_id")
+        .filter(
+            (pl.col("later") > pl.col("date"))
+            & (pl.col("later_pain") <= pl.col("trailing_median") + margin + eps)
+        )
+        .group_by("patient_id", "date")
+        .agg(settle_date=pl.col("later").min())
+    )
+    flagged = flagged.join(settle, on=["patient_id", "date"], how="left").sort("patient_id", "date")
+    keep, current, open_until, is_open = [], object(), None, False
+    for pid, date, settle_date in flagged.select("patient_id", "date", "settle_date").iter_rows():
+        if pid != current:
+            current, is_open = pid, False
+        if is_open and (open_until is None or date < open_until):
+            keep.append(False)
+            continue
+        keep.append(True)
+        is_open, open_until = True, settle_date
+    return (
+        flagged.filter(pl.Series(keep, dtype=pl.Boolean))
+        .with_columns(days_to_settle=(pl.col("settle_date") - pl.col("date")).dt.total_days())
+        .with_columns(settled=pl.col("days_to_settle").is_not_null())
+        .select(list(P.FLARE_SCHEMA))
+        .cast(P.FLARE_SCHEMA)
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "window", "margin"), [(2.0, 7, 1.0), (1.0, 7, 0.0), (0.5, 3, 0.0), (3.0, 10, 2.5)]
+)
+def test_flares_equal_the_reference_definition(threshold: float, window: int, margin: float) -> None:
+    """The look-ahead settle search (with its fallback for flares that settle late or
+    never) and the vectorised episode chains give the reference episodes, on random
+    diaries with missing days, long plateaus above the trailing median and shuffled rows."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for p in range(6):
+        n = 150
+        level = np.repeat(rng.integers(1, 8, size=n // 15), 15).astype(float)[:n]
+        pain = np.clip(level + rng.normal(0, 1.2, size=n), 0, 10).round()
+        keep = rng.random(n) > 0.15
+        frames.append(
+            pl.DataFrame(
+                {
+                    "patient_id": f"p{p}",
+                    "date": [day(int(i)) for i in np.flatnonzero(keep)],
+                    "pain_mean": pain[keep],
+                }
+            )
+        )
+    daily = pl.concat(frames).sample(fraction=1.0, shuffle=True, seed=1)
+    expected = _reference_flares(daily, threshold, window, margin)
+    got = P.flares(daily, threshold=threshold, window_days=window, settle_margin=margin)
+    assert expected.height > 5
+    assert_frame_equal(got, expected)
