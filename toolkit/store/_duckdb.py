@@ -483,13 +483,15 @@ class Store:
         _ensure_patient(con, patient_id)
         # The bytes go in through Arrow (no copy): as a query parameter DuckDB converts
         # them value by value, several times slower for a large file.
+        size = len(data)
         con.register("incoming_raw", _binary_table(data))
         con.execute(
             "INSERT INTO raw_files SELECT ?, ?, content, now() FROM incoming_raw WHERE NOT EXISTS "
             "(SELECT 1 FROM raw_files WHERE content_sha256 = ?)",
-            [sha, len(data), sha],
+            [sha, size, sha],
         )
         con.unregister("incoming_raw")
+        p.data = data = b""  # DuckDB holds its copy now: free ours before the rows go in
         con.execute(
             "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -497,7 +499,7 @@ class Store:
                 patient_id,
                 Path(name).name,
                 sha,
-                len(data),
+                size,
                 result.format,
                 result.layout,
                 result.kind,
@@ -534,7 +536,7 @@ class Store:
             con.unregister("incoming_q")
         # Written: free this file's rows and bytes before the commit (DuckDB needs the
         # memory then); the report keeps its quarantine.
-        p.frames, p.data = report._frames, b""  # type: ignore[assignment]
+        p.frames = report._frames  # type: ignore[assignment]
         return report
 
 
