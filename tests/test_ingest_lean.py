@@ -232,3 +232,27 @@ def test_cells_are_stripped_exactly_when_they_need_it(monkeypatch, real_dir: Pat
     assert all(
         _text._cells_may_need_strip(d, ",;"[b";" in d[:4]], quoted_newlines=False) for d in samples[1:5]
     )
+
+
+def test_a_refusal_found_in_a_late_block_leaves_an_existing_store_unchanged(
+    monkeypatch, tmp_path: Path, real_dir: Path
+) -> None:
+    import pytest
+
+    from toolkit.exceptions import IngestError
+    from toolkit.ingest import ReadOptions, _text
+    from toolkit.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    utc = ReadOptions(tz="UTC")
+    store.ingest([real_dir / "hevy_kg_2024-2025.csv"], patient_id="p", options=utc)
+    before = {t: store.table(t) for t in ("sets", "sessions", "uploads", "quarantine")}
+    strong = (real_dir / "strong_ios_v1_2020-2021.csv").read_bytes()
+    late = tmp_path / "late.csv"
+    late.write_bytes(strong + b'2021-01-01 10:00:00,"Workout",1h,"Squat (Barbell)",1,"unterminated\n')
+    monkeypatch.setattr(_text, "_BLOCK", 4096)  # the bad quote is ~40 blocks in
+    with pytest.raises(IngestError) as err:
+        store.ingest([real_dir / "strong_v4_2025-10.csv", late], patient_id="p", options=utc)
+    assert err.value.reason is Reason.TRUNCATED and err.value.row == strong.count(b"\n") + 1
+    for name, frame in before.items():
+        assert store.table(name).equals(frame), name

@@ -321,7 +321,10 @@ def _workout(
     )
     # One hash per session, not per set: a session's key is the same on all its rows.
     starts = df.select(pl.col("_utc").unique())
-    starts = starts.with_columns(md5_hex(starts.select(session_key.alias("session_id")).to_series()))
+    starts = starts.with_columns(
+        md5_hex(starts.select(session_key.alias("session_id")).to_series()),
+        pl.col("_utc").cast(pl.String).alias("_utc_text"),  # for the set keys, formatted once
+    )
     df = df.join(starts, on="_utc", how="left", maintain_order="left")
 
     names = df["exercise_raw"].unique(maintain_order=True)
@@ -336,7 +339,7 @@ def _workout(
         )
 
     positional = df["set_index"].is_not_null().any()
-    key_parts = [pl.lit(patient_id), pl.lit(source), pl.col("_utc"), pl.col("exercise_raw")]
+    key_parts = [pl.lit(patient_id), pl.lit(source), pl.col("_utc_text"), pl.col("exercise_raw")]
     if positional:
         key_parts += [pl.col("set_index")]
     else:
