@@ -471,9 +471,8 @@ def _session_rows(per_set: pl.DataFrame, sessions: Frame | None) -> pl.DataFrame
             "patient_id", "session_id", pl.col("local_date").alias("date"), "duration_s"
         )
         keys = pl.concat([ses, keys], how="vertical")
-    keys = keys.filter(pl.col("date").is_not_null()).unique(
-        ["patient_id", "session_id"], keep="first", maintain_order=True
-    )
+    # keep="first" keeps the sessions table's row; the order of the rows does not matter.
+    keys = keys.filter(pl.col("date").is_not_null()).unique(["patient_id", "session_id"], keep="first")
     counts = [c for c in ("sets", "exercises", "unloaded_sets") if c in per_set.columns]
     out = keys.join(per_set, on=["patient_id", "session_id"], how="left").with_columns(
         pl.col(counts).fill_null(0),
@@ -675,20 +674,22 @@ def _days_from_sessions(per_session: pl.DataFrame, max_gap_days: int) -> pl.Data
             pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
         )
         .sort("patient_id", "date")
+        .with_columns(__p=pl.col("patient_id").rle_id())
     )
     patients = (
-        per_day.group_by("patient_id", maintain_order=True)
-        .agg(pl.col("date").first().alias("__first"), pl.col("date").last().alias("__last"))
+        per_day.group_by("__p")
+        .agg(
+            pl.col("patient_id").first(),
+            pl.col("date").first().alias("__first"),
+            pl.col("date").last().alias("__last"),
+        )
+        .sort("__p")
         .with_columns(__days=(pl.col("__last") - pl.col("__first")).dt.total_days() + 1)
         .with_columns(__offset=pl.col("__days").cum_sum() - pl.col("__days"))
     )
-    per_day = per_day.join(
-        patients.select("patient_id", "__first", "__offset"),
-        on="patient_id",
-        how="left",
-        maintain_order="left",
-    ).select(
-        (pl.col("__offset") + (pl.col("date") - pl.col("__first")).dt.total_days()).alias("__g"),
+    first, offset = (pl.lit(patients[c]).gather(pl.col("__p")) for c in ("__first", "__offset"))
+    per_day = per_day.select(
+        (offset + (pl.col("date") - first).dt.total_days()).alias("__g"),
         "sessions",
         "sets",
         "volume_kg",
