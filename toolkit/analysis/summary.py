@@ -207,7 +207,7 @@ def analyse_tables(
 
     messages: list[str] = []
     session_load = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
-    daily = ld.daily_load(sets, sessions, bodyweight_kg=bodyweight)
+    daily = ld.daily_load(None, None, session_load=session_load)
     weekly = ld.weekly_load(daily)
     acwr = ld.acwr(daily, variant="ewma")
     weekly_top = ld.weekly_top_load(sets)
