@@ -103,7 +103,7 @@ def _md5(keys: pl.Series) -> pl.Series:
     """``md5(key)`` in hex for each key (nulls stay null), in DuckDB, in input order."""
     con = duckdb.connect()
     try:
-        con.register("keys_view", pl.DataFrame({"k": keys}).to_arrow())
+        con.register("keys_view", pl.DataFrame({"k": keys}).to_arrow(compat_level=pl.CompatLevel.newest()))
         out = con.sql("SELECT md5(k) AS h FROM keys_view").pl()
     finally:
         con.close()
