@@ -241,9 +241,6 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
 
 
-_WHITESPACE = (32, 9, 11, 12, 13)  # space, tab, vertical tab, form feed, carriage return
-
-
 def _cells_may_need_strip(data: bytes, sep: str, *, quoted_newlines: bool) -> bool:
     """False only when no cell of ``data`` can begin or end with whitespace: the file is
     ASCII, has no newline inside quotes, and no whitespace byte touches a delimiter, a
@@ -256,7 +253,7 @@ def _cells_may_need_strip(data: bytes, sep: str, *, quoted_newlines: bool) -> bo
     edges = np.array([ord(sep), 34, 10, 13], dtype=np.uint8)
     for lo in range(0, n, _BLOCK):
         block = b[lo : lo + _BLOCK]
-        ws = np.flatnonzero(np.isin(block, _WHITESPACE)) + lo
+        ws = np.flatnonzero((block == 32) | ((block >= 9) & (block <= 13) & (block != 10))) + lo
         if not len(ws):
             continue
         after = b[np.minimum(ws + 1, n - 1)]
@@ -330,10 +327,11 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     """Start/end byte offsets, field counts and 1-based start lines of every record
     (header included).
 
-    One pass over the bytes in blocks of :data:`_BLOCK`. Only the positions of quotes,
-    newlines and delimiters are taken (fast vectorised scans); whether a newline or a
-    delimiter lies inside quotes is the parity of the quotes before it, carried from
-    block to block, as are the counts of newlines and of delimiters outside quotes.
+    One pass over the bytes in blocks of :data:`_BLOCK`. Only the bytes that shape
+    records are looked at — quotes, delimiters and newlines, in file order — so the
+    running quote parity (a uint8 running sum wraps at 256 but keeps parity) and the
+    counts of newlines and of delimiters outside quotes are sums over a short array,
+    carried from block to block.
     """
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
@@ -346,19 +344,24 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     newlines_before = 0
     for lo in range(0, n, _BLOCK):
         block = b[lo : lo + _BLOCK]
-        quotes = np.flatnonzero(block == 34)
-        newlines = np.flatnonzero(block == 10)
-        delims = np.flatnonzero(block == delimiter)
-        outside_nl = np.flatnonzero(((np.searchsorted(quotes, newlines) + inside_at_end) & 1) == 0)
-        outside_delims = delims[((np.searchsorted(quotes, delims) + inside_at_end) & 1) == 0]
-        ends = newlines[outside_nl]
+        at = np.flatnonzero((block == 34) | (block == 10) | (block == delimiter))
+        kind = block[at]
+        quote = kind == 34
+        inside = (np.cumsum(quote, dtype=np.uint8) + inside_at_end) & 1
+        outside = (inside == 0) & ~quote
+        newline = kind == 10
+        end = newline & outside
+        ends = at[end]
         ends_parts.append(ends + lo)
         # Newlines, and delimiters outside quotes, up to and including each record end.
-        lines_parts.append(outside_nl + 1 + newlines_before)
-        delims_parts.append(np.searchsorted(outside_delims, ends) + delims_before)
-        newlines_before += len(newlines)
-        delims_before += len(outside_delims)
-        inside_at_end = (inside_at_end + len(quotes)) & 1
+        newlines = np.cumsum(newline, dtype=np.int64)
+        delims = np.cumsum((kind == delimiter) & outside, dtype=np.int64)
+        lines_parts.append(newlines[end] + newlines_before)
+        delims_parts.append(delims[end] + delims_before)
+        if len(at):
+            newlines_before += int(newlines[-1])
+            delims_before += int(delims[-1])
+            inside_at_end = int(inside[-1])
     ends = np.concatenate(ends_parts) if ends_parts else np.zeros(0, dtype=np.int64)
     delims_at = np.concatenate(delims_parts) if delims_parts else np.zeros(0, dtype=np.int64)
     newlines_at = np.concatenate(lines_parts) if lines_parts else np.zeros(0, dtype=np.int64)
