@@ -298,12 +298,17 @@ def cohort_table(
     bodyweight = _bodyweights(pts)
     # The sessions are computed once: the days are summed from them, and they carry the
     # first and last set date of each session for the period.
-    session_table = ld._session_table(sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None)
+    # The distinct exercise names are found once for the sessions and the weekly tops.
+    sets_df = ld._sets_frame(sets_df)
+    names = ld._distinct_names(sets_df)
+    session_table = ld._session_table(
+        sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None, names=names
+    )
     per_session = session_table.drop("__first", "__last")
     daily = ld.daily_load(None, None, session_load=per_session)
     weekly = ld.weekly_load(daily)
     ratio = ld.acwr(daily, variant="ewma")
-    top = ld.weekly_top_load(sets_df)
+    top = ld._weekly_top_load(sets_df, weekday=1, max_reps=10, names=names)  # weekly_top_load defaults
     adh = ld.adherence(weekly, pts.select("patient_id", "planned_sessions_per_week"))
     daily_pain = pn.daily_pain(pain_df)
     outcome = pn.pain_outcome(

@@ -294,6 +294,7 @@ def _prepared_sets(
     name: str = "sets",
     runs: tuple[pl.Series, pl.Series] | None = None,
     extra: Sequence[pl.Expr] = (),
+    names: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.LazyFrame:
     """Sets (lazy) with the private columns ``__counted, __rep, __timed, __assisted,
     __load, __load_kg, __volume_kg, __unloaded, __name, __nid`` (see the module docstring
@@ -303,13 +304,14 @@ def _prepared_sets(
     the body mass is looked up only when some exercise has a bodyweight factor: per
     set, or once per run of sets of one patient when ``runs`` gives the run of every
     set and the patient of every run (:func:`_session_runs`). ``extra`` expressions are
-    evaluated on all sets, in their order, before any caller's filter. The frame is lazy
+    evaluated on all sets, in their order, before any caller's filter; ``names`` is
+    :func:`_distinct_names` of the same sets when already computed. The frame is lazy
     so that callers select the columns they use and collect once.
     """
     df = _sets_frame(sets, name)
     bw = _bodyweight_frame(bodyweight_kg)
-    index, names = _distinct_names(df)
-    rules = _name_rules(names, catalogue)
+    index, distinct = _distinct_names(df) if names is None else names
+    rules = _name_rules(distinct, catalogue)
 
     def per_set(col: str) -> pl.Expr:
         return pl.lit(rules[col]).gather(pl.col("__k")).alias(col)
@@ -389,7 +391,14 @@ def _session_runs(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     return run, df.select("patient_id", "session_id").filter(head)
 
 
-def _session_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, exercises: bool = True) -> pl.DataFrame:
+def _session_sets(
+    sets: Frame,
+    *,
+    bodyweight_kg: Any,
+    catalogue: Any,
+    exercises: bool = True,
+    names: tuple[pl.Series, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     """The sets aggregated per ``patient_id, session_id`` (any order): ``__first, __last``
     (first/last set date), ``sets, volume_kg, timed_s, rpe_session, unloaded_sets`` over
     counted sets, and ``exercises`` when asked.
@@ -426,7 +435,9 @@ def _session_sets(sets: Frame, *, bodyweight_kg: Any, catalogue: Any, exercises:
             .cast(pl.Int64)
             .alias("exercises")
         )
-    lf = _prepared_sets(df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]))
+    lf = _prepared_sets(
+        df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]), names=names
+    )
     per_run = lf.select(values).group_by("__r").agg(aggs).sort("__r").collect()
     per_run = pl.concat([runs, per_run.drop("__r")], how="horizontal")
     if not runs.select(pl.struct("patient_id", "session_id").is_duplicated().any()).item():
@@ -573,11 +584,16 @@ def session_load(
 
 
 def _session_table(
-    sets: Frame, sessions: Frame | None, *, bodyweight_kg: Any, catalogue: Any
+    sets: Frame,
+    sessions: Frame | None,
+    *,
+    bodyweight_kg: Any,
+    catalogue: Any,
+    names: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """:func:`session_load` (sorted, cast) with ``__first, __last``: the first and last
-    set date of the session (null without sets)."""
-    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
+    set date of the session (null without sets). ``names``: as in :func:`_prepared_sets`."""
+    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue, names=names)
     out = _session_rows(per_set, sessions)
     return out.select(*(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()), "__first", "__last").sort(
         "patient_id", "date", "session_id"
@@ -1107,10 +1123,16 @@ def _e1rm_exprs(w: pl.Expr, r: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _strength_sets(sets: Frame, *, max_reps: int | None, extra: Sequence[pl.Expr] = ()) -> pl.LazyFrame:
+def _strength_sets(
+    sets: Frame,
+    *,
+    max_reps: int | None,
+    extra: Sequence[pl.Expr] = (),
+    names: tuple[pl.Series, pl.DataFrame] | None = None,
+) -> pl.LazyFrame:
     """Working/failure sets with reps ≥ 1 (≤ max_reps) and an external load > 0, not
     assisted (``extra``: as in :func:`_prepared_sets`)."""
-    df = _prepared_sets(sets, bodyweight_kg=None, catalogue=None, extra=extra)
+    df = _prepared_sets(sets, bodyweight_kg=None, catalogue=None, extra=extra, names=names)
     keep = (
         pl.col("set_type").fill_null("working").is_in(_STRENGTH_SET_TYPES)
         & (pl.col("reps") >= 1)
@@ -1241,8 +1263,16 @@ def weekly_top_load(
     """
     wd = week_start_day(week_start)
     max_reps = int_option("max_reps", max_reps, low=1, high=36)
+    return _weekly_top_load(sets, weekday=wd, max_reps=max_reps)
+
+
+def _weekly_top_load(
+    sets: Frame, *, weekday: int, max_reps: int, names: tuple[pl.Series, pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """:func:`weekly_top_load` with validated options (``names``: as in :func:`_prepared_sets`)."""
+    wd = weekday
     df = _sets_frame(sets)
-    df = _strength_sets(df, max_reps=None, extra=[_patient_ranks(df)]).with_columns(
+    df = _strength_sets(df, max_reps=None, extra=[_patient_ranks(df)], names=names).with_columns(
         week_start=week_start_of(pl.col("local_date"), wd),
         __e1rm=pl.when(pl.col("reps") <= max_reps).then(
             _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
