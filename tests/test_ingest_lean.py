@@ -256,3 +256,14 @@ def test_a_refusal_found_in_a_late_block_leaves_an_existing_store_unchanged(
     assert err.value.reason is Reason.TRUNCATED and err.value.row == strong.count(b"\n") + 1
     for name, frame in before.items():
         assert store.table(name).equals(frame), name
+
+
+def test_numbers_drop_one_leading_plus_as_before() -> None:
+    from toolkit.ingest._parse import number
+
+    cells = ["+1", "++2", " +3 ", "+", "1e3", " 4", "-5", "+-6", "", None, "+ 7", "2.5"]
+    frame = pl.DataFrame({"v": cells})
+    got = frame.select(number("v"))["v"].to_list()
+    regex = pl.col("v").str.strip_chars().str.replace_all(r"^\+", "").cast(pl.Float64, strict=False)
+    assert got == frame.select(regex)["v"].to_list()
+    assert got == [1.0, 2.0, 3.0, None, 1000.0, 4.0, -5.0, -6.0, None, None, None, 2.5]

@@ -48,7 +48,7 @@ def number(col: str | pl.Expr) -> pl.Expr:
     """A numeric cell as Float64: strips spaces, accepts ``10``, ``10.0``, `` 2.0``,
     ``1e3``; null when empty or not a number."""
     expr = pl.col(col) if isinstance(col, str) else col
-    return expr.str.strip_chars().str.replace_all(r"^\+", "").cast(pl.Float64, strict=False)
+    return expr.str.strip_chars().str.strip_prefix("+").cast(pl.Float64, strict=False)
 
 
 def zero_as_null(col: str | pl.Expr) -> pl.Expr:
