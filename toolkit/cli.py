@@ -606,6 +606,10 @@ class _Absent:
             raise ModuleNotFoundError(f"No module named {top!r}", name=top)
 
 
+# Commands that only read files into the store: their start-up skips pandas and hypothesis.
+_LEAN_COMMANDS = frozenset({"ingest", "validate", "reprocess"})
+
+
 def _import_pandera_lean() -> None:
     """Import pandera's polars API without the optional packages it would also load.
 
@@ -613,9 +617,12 @@ def _import_pandera_lean() -> None:
     level) and its polars checks import hypothesis (for data synthesis): about 0.4 s of
     start-up that validating polars frames never uses. Both are optional to pandera,
     which falls back to its polars-only set-up when they cannot be imported. Done once,
-    at the start of the ``recovery`` process only (nothing the command runs uses
-    pandera's pandas API); afterwards pandas and hypothesis import normally.
+    at the start of a ``recovery`` process whose command only reads files into the store
+    (:data:`_LEAN_COMMANDS`: nothing they run uses pandera's pandas API); afterwards
+    pandas and hypothesis import normally. Other commands import pandera as usual.
     """
+    if not set(sys.argv[1:2]) & _LEAN_COMMANDS:
+        return
     if any(name in sys.modules for name in ("pandera", "pandas", "hypothesis")):
         return
     finder = _Absent(("pandas", "hypothesis"))
