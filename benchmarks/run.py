@@ -24,14 +24,14 @@ cohort
     sets would time the ingest again): a small :func:`toolkit.datasets.synthetic_cohort`
     of 365 days is read into canonical tables with :meth:`Cohort.tables`, then tiled
     to N patients with new patient and session ids (its planted effects are kept).
-    Stages are timed separately: daily features (``load.daily_load``), pain outcomes
-    (``pain.daily_pain`` + ``pain_outcome``), flags (the calls of
-    :func:`toolkit.analysis.summary.analyse_tables`), relations
-    (``relations.relations`` with the lags summary uses) and the cohort table
-    (``cohort.cohort_table``, which recomputes its inputs). ``relations`` fits its
-    regressions patient by patient, so at full scale it runs on the first
-    ``--relations-patients`` patients (default 100) and is extrapolated linearly to N
-    (marked *extrapolated*). The baseline is a hand-written single-pass polars
+    Stages are timed separately, chained as :func:`toolkit.analysis.summary.analyse_tables`
+    chains them: daily features (``load.session_load``, then ``load.daily_load`` summed
+    from it), pain outcomes (``pain.daily_pain`` + ``pain_outcome``), flags (the flag
+    calls of ``analyse_tables``, on the session loads of the first stage), relations
+    (``relations.relations`` with the lags summary uses, all N patients; with
+    ``--relations-patients K`` only the first K, extrapolated linearly to N and marked
+    *extrapolated*) and the cohort table (``cohort.cohort_table``, which recomputes
+    all its inputs from the tables, as a user calling it gets). The baseline is a hand-written single-pass polars
     ``group_by`` computing the same daily features (sessions, sets, volume per
     patient-day); the ≤ 3× target applies to the daily-features stage, ≤ 60 s to the
     sum of the stages.
@@ -349,9 +349,7 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_cohort(
-    smoke: bool, tmp: Path, patients: int = 10_000, relations_patients: int = 100
-) -> list[Figure]:
+def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patients: int = 0) -> list[Figure]:
     from toolkit.analysis import cohort as ch
     from toolkit.analysis import flags as fl
     from toolkit.analysis import load as ld
@@ -387,14 +385,21 @@ def bench_cohort(
     baseline = min(base)
     print(f"  {'baseline (single pass)':<28} {baseline:8.2f} s   (best of 3)", flush=True)
 
-    daily = stage("daily features", lambda: ld.daily_load(sets, sessions, bodyweight_kg=bodyweight))
+    # As :func:`toolkit.analysis.summary.analyse_tables` does: the session loads are
+    # computed once (inside the daily-features stage) and passed on to the later stages.
+    session_load, daily = stage(
+        "daily features",
+        lambda: (
+            sl := ld.session_load(sets, sessions, bodyweight_kg=bodyweight),
+            ld.daily_load(None, None, session_load=sl),
+        ),
+    )
     daily_pain, _ = stage(
         "pain outcomes",
         lambda: (dp := pn.daily_pain(pain), pn.pain_outcome(dp, patients=pts)),
     )
 
     def flags() -> pl.DataFrame:
-        session_load = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
         acwr = ld.acwr(daily, variant="ewma")
         weekly_top = ld.weekly_top_load(sets)
         flares = pn.flares(daily_pain)
@@ -407,14 +412,20 @@ def bench_cohort(
 
     stage("flags", flags)
 
-    k = n if smoke else min(n, relations_patients)
-    ids = pts["patient_id"].head(k).to_list()
-    sub_daily = daily.filter(pl.col("patient_id").is_in(ids))
-    sub_pain = daily_pain.filter(pl.col("patient_id").is_in(ids))
-    sub_sets = sets.filter(pl.col("patient_id").is_in(ids))
+    k = n if smoke or not relations_patients else min(n, relations_patients)
+    if k < n:
+        ids = pl.Series(pts["patient_id"].head(k))
+        sub_daily = daily.filter(pl.col("patient_id").is_in(ids))
+        sub_pain = daily_pain.filter(pl.col("patient_id").is_in(ids))
+        sub_sets = sets.filter(pl.col("patient_id").is_in(ids))
+        sub_load = session_load.filter(pl.col("patient_id").is_in(ids))
+    else:
+        sub_daily, sub_pain, sub_sets, sub_load = daily, daily_pain, sets, session_load
     stage(
         "relations",
-        lambda: rl.relations(sub_daily, sub_pain, sets=sub_sets, lags=(0, 1, 2, 3, (1, 2))),
+        lambda: rl.relations(
+            sub_daily, sub_pain, sets=sub_sets, session_load=sub_load, lags=(0, 1, 2, 3, (1, 2))
+        ),
     )
     relations_note = ""
     if k < n:
@@ -696,8 +707,9 @@ def main(
     parser.add_argument(
         "--relations-patients",
         type=int,
-        default=100,
-        help="patients the relations stage is measured on at full scale, then extrapolated (default 100)",
+        default=0,
+        help="measure the relations stage on the first K patients only and extrapolate to N "
+        "(default 0: all N patients, nothing extrapolated)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     parser.add_argument(
