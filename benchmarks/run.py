@@ -645,7 +645,26 @@ def table_markdown(figures: list[Figure]) -> str:
     return "\n".join(out)
 
 
-def write_results(figures: list[Figure], info: dict[str, str], extra: str = "") -> None:
+def before_after_markdown(figures: list[Figure], before: dict[str, Any]) -> str:
+    """The figures of the first full run (``before``) beside this run's, by figure name."""
+    values = before.get("values", {})
+    out = [
+        f"Before: the first full run ({before.get('date', '?')}); after: this run.",
+        "",
+        "| figure | before | after | after / before |",
+        "|---|---|---|---|",
+    ]
+    for f in figures:
+        old = values.get(f.name)
+        was = "not measured" if old is None else f"{_num(old)} {f.unit}"
+        change = "—" if old is None or f.value is None else f"{f.value / old:.2f}×"
+        out.append(f"| {f.name} | {was} | {f.value_text()} | {change} |")
+    return "\n".join(out)
+
+
+def write_results(
+    figures: list[Figure], info: dict[str, str], extra: str = "", before: dict[str, Any] | None = None
+) -> None:
     notes = [f"- **{f.name}**: {f.note}" for f in figures if f.note]
     missed = [f for f in figures if f.met is False]
     misses = []
@@ -675,6 +694,8 @@ def write_results(figures: list[Figure], info: dict[str, str], extra: str = "") 
         *notes,
         "",
     ]
+    if before:
+        text += ["## Before and after", "", before_after_markdown(figures, before), ""]
     if misses:
         text += ["## Missed targets: why / next step", "", *misses, ""]
     if extra:
@@ -687,6 +708,17 @@ def _load_saved() -> dict[str, Any]:
         return json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def _first_run(saved: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved figures as the "before" of later runs (None when nothing is saved yet)."""
+    if not saved.get("figures"):
+        return None
+    dates = sorted(v["date"] for v in saved.get("runs", {}).values())
+    return {
+        "date": dates[0][:10] if dates else "?",
+        "values": {d["name"]: d["value"] for d in saved["figures"] if d["value"] is not None},
+    }
 
 
 def _runs_text(saved: dict[str, Any]) -> str:
@@ -722,7 +754,12 @@ def main(
     if args.rewrite:
         saved = _load_saved()
         figures = [Figure(**d) for d in saved.get("figures", [])]
-        write_results(figures, machine() | next(iter(saved.get("runs", {}).values()), {}), _runs_text(saved))
+        write_results(
+            figures,
+            machine() | next(iter(saved.get("runs", {}).values()), {}),
+            _runs_text(saved),
+            saved.get("before"),
+        )
         print(table_text(figures))
         return figures
 
@@ -749,11 +786,17 @@ def main(
         saved_figs = [Figure(**d) for d in saved.get("figures", []) if d["benchmark"] not in chosen]
         merged = sorted(saved_figs + figures, key=lambda f: BENCHMARKS.index(f.benchmark))
         runs = {**saved.get("runs", {}), **{name: info for name in chosen}}
+        # The first full run is kept as "before", for the before/after table.
+        before = saved.get("before") or _first_run(saved)
         RESULTS_JSON.write_text(
-            json.dumps({"figures": [asdict(f) for f in merged], "runs": runs}, indent=1, default=str),
+            json.dumps(
+                {"figures": [asdict(f) for f in merged], "runs": runs, "before": before},
+                indent=1,
+                default=str,
+            ),
             encoding="utf-8",
         )
-        write_results(merged, info, _runs_text({"runs": runs}))
+        write_results(merged, info, _runs_text({"runs": runs}), before)
         print(f"\nwrote {RESULTS_MD.relative_to(HERE.parent)}")
     return figures
 
