@@ -106,15 +106,21 @@ def fit_slopes(
     k = 1 + active.sum(axis=1)
     x = np.where(active[fit], x, 0.0)
 
-    # ---- centred normal equations --------------------------------------------------------
-    means = np.column_stack([np.bincount(fit, x[:, c], g) for c in range(m)]) / n[:, None]
+    # ---- centred normal equations, from the rows padded to (fits, rows, columns) ---------
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    pos = np.arange(fit.size) - starts[fit]
+    pad = np.zeros((g, int(n.max()), m + 1))
+    pad[fit, pos, :m] = x
+    pad[fit, pos, m] = y
+    means_xy = pad.sum(axis=1) / n[:, None]
+    means = means_xy[:, :m]
     xc = x - means[fit]
-    yc = y - (np.bincount(fit, y, g) / n)[fit]
-    gram = np.empty((g, m, m))
-    for a in range(m):
-        for c in range(a, m):
-            gram[:, a, c] = gram[:, c, a] = np.bincount(fit, xc[:, a] * xc[:, c], g)
-    xty = np.column_stack([np.bincount(fit, xc[:, c] * yc, g) for c in range(m)])
+    yc = y - means_xy[fit, m]
+    pad[fit, pos, :m] = xc
+    pad[fit, pos, m] = yc
+    moments = np.matmul(pad.transpose(0, 2, 1), pad)
+    gram = np.ascontiguousarray(moments[:, :m, :m])
+    xty = np.ascontiguousarray(moments[:, :m, m])
     exact, coef, inv = _solve(n.astype(float), means, gram, xty, active)
     u = yc - np.einsum("nc,nc->n", xc, coef[fit])
     w = np.einsum("nc,nc->n", xc, inv[fit, :, 0])
@@ -128,8 +134,7 @@ def fit_slopes(
 
     rss = np.bincount(fit, u * u, g)
     var_ols = rss / (n - k) * a_jj
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-    var_hac = _bartlett(fit, np.arange(fit.size) - starts[fit], u * w, n, maxlags)
+    var_hac = _bartlett(fit, pos, u * w, n, maxlags)
     nan = ~full
     return SlopeFits(
         b=np.where(nan, np.nan, b),
@@ -219,18 +224,22 @@ def fit_slopes_shared(
     # shift every column by a block (x: a fit) mean so the moments below lose no digits
     rows_b = np.maximum(base.sum(axis=1), 1)[:, None]
     y_shift = np.where(base, y, 0.0).sum(axis=1) / rows_b[:, 0]
-    s_shift = np.where(base[:, :, None], shared, 0.0).sum(axis=1) / rows_b
+    s_shift = np.einsum("bt,btc->bc", base.astype(float), shared) / rows_b
     n = mf.sum(axis=2)  # (B, D)
-    xm = x * mf
-    x_shift = xm.sum(axis=2) / np.maximum(n, 1.0)
-    xv = xm - x_shift[:, :, None] * mf
-    yv = np.where(base, y - y_shift[:, None], 0.0)
-    sv = np.where(base[:, :, None], shared - s_shift[:, None, :], 0.0)
+    xv = x * mf
+    x_shift = xv.sum(axis=2) / np.maximum(n, 1.0)
+    tmp = np.multiply(mf, x_shift[:, :, None])
+    xv -= tmp
     ones = base.astype(float)
-    z = np.concatenate([ones[:, :, None], sv, yv[:, :, None]], axis=2)  # 1, shared, y
+    z = np.empty((nb, nt, q + 2))  # 1, shared, y (shifted; zero on rows no fit uses)
+    z[:, :, 0] = ones
+    np.multiply(shared - s_shift[:, None, :], ones[:, :, None], out=z[:, :, 1 : q + 1])
+    np.multiply(y - y_shift[:, None], ones, out=z[:, :, q + 1])
+    sv = z[:, :, 1 : q + 1]
+    yv = z[:, :, q + 1]
     pairs = [(a, c) for a in range(q + 2) for c in range(a, q + 2)]
-    prods = np.stack([z[:, :, a] * z[:, :, c] for a, c in pairs], axis=2)
-    mzz = np.matmul(mf, prods)  # (B, D, pairs)
+    mzz = np.matmul(mf, np.einsum("bta,btc->btac", z, z).reshape(nb, nt, (q + 2) ** 2))  # (B, D, all pairs)
+    mzz = mzz[:, :, [a * (q + 2) + c for a, c in pairs]]
     mxz = np.matmul(xv, z)  # (B, D, q + 2)
     mxx = np.einsum("bdt,bdt->bd", xv, xv)
 
@@ -271,18 +280,14 @@ def fit_slopes_shared(
         lin.reshape(nb, nd * 2, 1 + q), np.concatenate([ones[:, None, :], sv.transpose(0, 2, 1)], axis=1)
     )
     sides = sides.reshape(nb, nd, 2, nt)
-    u = (yv[:, None, :] - sides[:, :, 0]) - coef4[:, :, 0, None] * xv
+    u = np.subtract(yv[:, None, :], sides[:, :, 0], out=tmp)
+    u -= coef4[:, :, 0, None] * xv
     u *= mf
-    w = sides[:, :, 1] + inv4[:, :, 0, None] * xv
+    w = np.multiply(inv4[:, :, 0, None], xv, out=xv)
+    w += sides[:, :, 1]
     rss = np.einsum("bdt,bdt->bd", u, u).reshape(g)
     u *= w
-    flat = np.flatnonzero(mask)
-    fit = flat // nt
-    counts = np.bincount(fit, minlength=g)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    var_hac = _bartlett(
-        fit, np.arange(flat.size) - starts[fit], u.reshape(-1)[flat], counts, maxlags.reshape(g)
-    )
+    var_hac = _bartlett_grid(u.reshape(g, nt), mask.reshape(g, nt), maxlags.reshape(g))
     k = np.full(g, m + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         var_ols = rss / (nn - k) * inv[:, 0, 0]
@@ -324,6 +329,33 @@ def _bartlett(
     padded = np.zeros((g, width))
     padded.reshape(-1)[row[fit] * width + lead + pos] = z
     csum = np.cumsum(padded, axis=1)
+    out = np.empty(g)
+    lags_sorted = maxlags[order]
+    edges = np.flatnonzero(np.diff(lags_sorted)) + 1
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, g], strict=True):
+        s = int(lags_sorted[lo]) + 1
+        win = csum[lo:hi, lead:] - csum[lo:hi, lead - s : width - s]
+        out[order[lo:hi]] = np.einsum("gw,gw->g", win, win) / s
+    return out
+
+
+def _bartlett_grid(z: np.ndarray, mask: np.ndarray, maxlags: np.ndarray) -> np.ndarray:
+    """:func:`_bartlett` of fits laid out on a grid: ``z[g, t]`` over the rows ``t`` with
+    ``mask[g, t]`` (in order; zero elsewhere). The rows of each fit are packed by their
+    rank along ``t`` (one scatter, no per-row index arrays)."""
+    g = z.shape[0]
+    n = mask.sum(axis=1)
+    lead = int(maxlags.max()) + 1
+    width = lead + int(n.max()) + lead
+    order = np.argsort(maxlags, kind="stable")
+    row = np.empty(g, np.intp)
+    row[order] = np.arange(g)
+    rank = np.cumsum(mask, axis=1, dtype=np.intp)
+    rank += (row * width + lead - 1)[:, None]
+    dest = np.where(mask, rank, g * width)  # rows no fit uses go to one spare cell
+    flat = np.zeros(g * width + 1)
+    flat[dest.reshape(-1)] = z.reshape(-1)
+    csum = np.cumsum(flat[:-1].reshape(g, width), axis=1)
     out = np.empty(g)
     lags_sorted = maxlags[order]
     edges = np.flatnonzero(np.diff(lags_sorted)) + 1
