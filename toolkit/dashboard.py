@@ -21,6 +21,7 @@ The other functions are what the pages call beyond :mod:`toolkit.analysis` and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import signal
@@ -29,14 +30,14 @@ import sys
 import threading
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from toolkit.exceptions import OptionError, StoreError, ToolkitError
-from toolkit.store import IngestReport, Store
+from toolkit.store import IngestReport, PreparedUpload, Store
 
 # The analysis (statsmodels, scipy, ruptures) and the demo cohort are imported where they
 # are used: `recovery dashboard` and the upload page start without waiting for them.
@@ -64,6 +65,7 @@ __all__ = [
     "serve",
     "streamlit_command",
     "unmapped_exercises",
+    "upload_signature",
     "user_catalogue",
     "user_catalogue_path",
 ]
@@ -561,22 +563,43 @@ def clinic_model(store: Store) -> ClinicModel | None:
 
 
 # --------------------------------------------------------------------------------------
-# Uploads: a dry run per file before anything is written
+# Uploads: each file read once, checked (a dry run), then written on Add
 # --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class UploadPreview:
-    """What one uploaded file would add: its dry-run report, or why it is refused."""
+    """What one uploaded file would add: its dry-run report, or why it is refused.
+
+    ``prepared`` is the file read and normalised (:meth:`toolkit.store.Store.prepare`),
+    to be written with ``store.ingest([...prepared], patient_id=...)`` without reading it
+    again; None when refused.
+    """
 
     name: str
     size: int
     report: IngestReport | None
     error: str | None
+    prepared: PreparedUpload | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.report is not None
+
+
+def upload_signature(
+    items: Sequence[tuple[str, bytes]],
+    *,
+    patient_id: str,
+    options: ReadOptions | None,
+    catalogue: pl.DataFrame | None,
+) -> tuple[Any, ...]:
+    """What a check of ``items`` depends on: the patient, the reading options, each file's
+    name and SHA-256, and the catalogue. Reuse :func:`preview_uploads`' prepared files for
+    the write only while this is unchanged; otherwise check again."""
+    files = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in items)
+    cat = None if catalogue is None else hashlib.sha256(catalogue.write_csv().encode()).hexdigest()
+    return (patient_id, repr(options), files, cat)
 
 
 def preview_uploads(
@@ -588,24 +611,39 @@ def preview_uploads(
     catalogue: pl.DataFrame | None = None,
     on_file: Callable[[int, str], None] | None = None,
 ) -> list[UploadPreview]:
-    """Dry-run every file on its own, so one refused file does not hide the others'
-    accounting; nothing is written.
+    """Read every file on its own, so one refused file does not hide the others'
+    accounting, and dry-run them against the store; nothing is written.
 
+    Each accepted file's :attr:`UploadPreview.prepared` can then be written as it is
+    (the write counts duplicates against the store again, at that time).
     ``on_file(i, name)`` is called before file ``i`` (0-based) is read (progress bars).
     Duplicates *between* the files of one batch are only counted when they are committed.
     """
-    out = []
+    if catalogue is None:
+        catalogue = store.catalogue()
+    prepared: list[PreparedUpload | str] = []
     for i, (name, data) in enumerate(items):
         if on_file is not None:
             on_file(i, name)
         try:
-            [report] = store.ingest(
-                [(name, data)], patient_id=patient_id, options=options, dry_run=True, catalogue=catalogue
+            prepared.append(
+                store.prepare([(name, data)], patient_id=patient_id, options=options, catalogue=catalogue)
             )
         except ToolkitError as exc:
-            out.append(UploadPreview(name, len(data), None, str(exc)))
+            prepared.append(str(exc))
+    good = [p for p in prepared if isinstance(p, PreparedUpload)]
+    try:  # one read-only look at the store for all of them
+        reports = iter(store.ingest(good, patient_id=patient_id, dry_run=True) if good else [])
+    except ToolkitError as exc:
+        failed = str(exc)
+        prepared = [failed if isinstance(p, PreparedUpload) else p for p in prepared]
+        reports = iter([])
+    out = []
+    for (name, data), p in zip(items, prepared, strict=True):
+        if isinstance(p, PreparedUpload):
+            out.append(UploadPreview(name, len(data), next(reports), None, p))
         else:
-            out.append(UploadPreview(name, len(data), report, None))
+            out.append(UploadPreview(name, len(data), None, p))
     return out
 
 

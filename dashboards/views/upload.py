@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import _state
 import streamlit as st
 
@@ -73,6 +71,7 @@ files = st.file_uploader(
 )
 st.caption(f"Up to {cfg.max_upload_mb} MB per file.")
 if not files:
+    st.session_state.pop(K.UPLOAD_PREVIEW, None)  # the files were removed: free what was read of them
     if done is not None:
         # Analyse the patient just added now, while the user reads the summary, so the link
         # to the charts opens on a cached analysis (a click meanwhile waits for it, no longer).
@@ -100,9 +99,17 @@ except ToolkitError as exc:
     st.stop()
 
 # -- check (dry run) -----------------------------------------------------------------------
-signature = (pid, unit, tz, tuple((name, hashlib.sha256(data).hexdigest()) for name, data in items))
+# Each file is read and normalised once, here; Add writes what was read. That is reused only
+# while the patient, options, files and catalogue are the same, and never after a write.
+signature = tkd.upload_signature(items, patient_id=pid, options=read_options, catalogue=catalogue)
 cached = st.session_state.get(K.UPLOAD_PREVIEW)
-if cached is None or cached[0] != signature:
+if (
+    cached is None
+    or cached[0] != signature
+    or any(p.prepared is not None and p.prepared.consumed for p in cached[1])
+):
+    cached = st.session_state.pop(K.UPLOAD_PREVIEW, None)  # free the last check before reading again
+    del cached
     with st.status(f"Checking {len(items)} file(s)…", expanded=False) as status:
         bar = st.progress(0.0)
 
@@ -155,7 +162,7 @@ for p in previews:
                     width="stretch",
                 )
 
-good = [(p.name, data) for p, (_, data) in zip(previews, items, strict=True) if p.ok]
+good = [p.prepared for p in previews if p.prepared is not None]
 refused = len(previews) - len(good)
 if refused:
     st.caption(f"{refused} refused file(s) will be left out.")
@@ -171,14 +178,15 @@ if st.button(label, type="primary", disabled=not good):
                 started.append(name)
                 bar.progress((len(started) - 1) / len(good), text=f"Storing {name}")
 
-            reports = store.ingest(
-                good, patient_id=pid, options=read_options, catalogue=catalogue, progress=_on_commit
-            )
+            # What the check read, not the files again; duplicates are counted against the
+            # store as it is now (another tab may have added rows since the check).
+            reports = store.ingest(good, patient_id=pid, progress=_on_commit)
             bar.progress(1.0, text="Stored")
             status.update(label=f"Added {len(reports)} file(s)", state="complete")
     except ToolkitError as exc:
         st.error(str(exc))
         st.stop()
+    st.session_state.pop(K.UPLOAD_PREVIEW, None)  # written: drop the rows read for it
     st.session_state[K.UPLOAD_RESULT] = (
         pid,
         [
@@ -187,6 +195,5 @@ if st.button(label, type="primary", disabled=not good):
             for r in reports
         ],
     )
-    st.session_state.pop(K.UPLOAD_PREVIEW, None)
     st.session_state[K.UPLOAD_NONCE] = nonce + 1
     st.rerun()

@@ -19,6 +19,7 @@ from toolkit.store import Store
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 NEW_PATIENT = "New patient…"
 TIMEOUT = 60
+_UPLOAD_PREVIEW = "upload.preview"  # dashboards/_state.py Keys.UPLOAD_PREVIEW
 
 
 @pytest.fixture
@@ -317,6 +318,64 @@ def test_upload_of_a_refused_file_is_a_message_and_the_others_still_commit(store
     commit.click().run()
     _ok(at)
     assert store.table("sets", patient_id="upload_02").height == 6
+
+
+def _count_reads(monkeypatch) -> list[str]:
+    """The names of the files the store reads and normalises, as it reads them."""
+    reads: list[str] = []
+    prepare = Store._prepare
+
+    def counted(files, *args, **kwargs):
+        reads.extend(f[0] if isinstance(f, tuple) else str(f) for f in files)
+        return prepare(files, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "_prepare", staticmethod(counted))
+    return reads
+
+
+def test_upload_add_writes_what_the_check_read_counting_duplicates_at_the_write(
+    store: Store, monkeypatch
+) -> None:
+    reads = _count_reads(monkeypatch)
+    workout = REAL / "strong_v4_small.csv"
+    at = _upload_page("upload_04")
+    at.file_uploader[0].set_value(_files(workout)).run()
+    _ok(at)
+    assert "Row accounting: 6 read = 6 new + 0 already stored + 0 quarantined." in _texts(at)
+    assert reads == ["strong_v4_small.csv"]
+    # Meanwhile another tab stores the same file: the check's "6 new" is stale.
+    store.ingest([workout], patient_id="upload_04")
+    del reads[:]
+    next(b for b in at.button if b.label.startswith("Add 1 file(s) to upload_04")).click().run()
+    _ok(at)
+    assert reads == []  # Add wrote what the check had read
+    assert any("strong_v4_small.csv: 0 new, 6 already stored" in s.value for s in at.success)
+    assert store.table("sets", patient_id="upload_04").height == 6
+    assert store.table("uploads", patient_id="upload_04").height == 2
+    assert _UPLOAD_PREVIEW not in at.session_state  # what was read is dropped once written
+
+
+def test_upload_is_checked_again_when_the_catalogue_changed_before_add(
+    store: Store, monkeypatch, tmp_path: Path
+) -> None:
+    reads = _count_reads(monkeypatch)
+    f = tmp_path / "generic.csv"
+    f.write_text("date,exercise,reps,weight,unit\n2025-01-06,Mystery Hinge,5,60,kg\n")
+    at = _upload_page("upload_05")
+    at.file_uploader[0].set_value(_files(f)).run()
+    _ok(at)
+    assert any("not in the catalogue" in w.value for w in at.warning)
+    assert reads == ["generic.csv"]
+    at.run()  # a rerun with nothing changed reuses the check
+    assert reads == ["generic.csv"]
+    tkd.add_exercise_alias(store.path, "Mystery Hinge", "Deadlift")  # e.g. in another tab
+    at.run()
+    _ok(at)
+    assert reads == ["generic.csv", "generic.csv"]  # read again with the new catalogue
+    assert not any("not in the catalogue" in w.value for w in at.warning)
+    next(b for b in at.button if b.label.startswith("Add 1 file(s) to upload_05")).click().run()
+    _ok(at)
+    assert store.table("sets", patient_id="upload_05")["exercise"].to_list() == ["Deadlift"]
 
 
 def test_upload_over_the_size_cap_is_refused_with_a_clear_message(store: Store, monkeypatch) -> None:

@@ -1,7 +1,7 @@
 """The DuckDB workspace store: patients, uploads (with raw bytes), canonical tables.
 
-:class:`Store` and :class:`IngestReport` are imported on first use (DuckDB and pandera
-are not needed to know where the store is).
+:class:`Store`, :class:`IngestReport` and :class:`PreparedUpload` are imported on first
+use (DuckDB and pandera are not needed to know where the store is).
 """
 
 from __future__ import annotations
@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING, Any
 from toolkit.store._paths import DEFAULT_STORE, default_store_path, local_zone
 
 if TYPE_CHECKING:
-    from toolkit.store._duckdb import IngestReport, Store
+    from toolkit.store._duckdb import IngestReport, PreparedUpload, Store
 
-__all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path", "local_zone"]
+__all__ = [
+    "DEFAULT_STORE",
+    "IngestReport",
+    "PreparedUpload",
+    "Store",
+    "default_store_path",
+    "local_zone",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("IngestReport", "Store"):
+    if name in ("IngestReport", "PreparedUpload", "Store"):
         from toolkit.store import _duckdb
 
         return getattr(_duckdb, name)

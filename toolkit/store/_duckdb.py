@@ -37,7 +37,7 @@ from toolkit.ingest._read import attach_raw, read_bytes
 from toolkit.schema import TABLES, ddl, polars_schema
 from toolkit.store._paths import DEFAULT_STORE, default_store_path, local_zone
 
-__all__ = ["DEFAULT_STORE", "IngestReport", "Store", "default_store_path"]
+__all__ = ["DEFAULT_STORE", "IngestReport", "PreparedUpload", "Store", "default_store_path"]
 
 _ROW_TABLE = {
     "workout": ("sets", "set_id"),
@@ -315,9 +315,48 @@ class Store:
         return reports
 
     # -- ingest -----------------------------------------------------------------------
-    def ingest(
+    def prepare(
         self,
         files: Sequence[str | Path | tuple[str, bytes]],
+        *,
+        patient_id: str,
+        options: ReadOptions | None = None,
+        catalogue: pl.DataFrame | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PreparedUpload:
+        """Read and normalise files for one patient without touching the store.
+
+        No lock is taken and nothing is written. Pass the result to :meth:`ingest`:
+        with ``dry_run=True`` as often as needed (a check against the store as it is
+        then), and once without (the write). Reading options and catalogue are fixed
+        here; prepare again when they change.
+
+        Parameters
+        ----------
+        files, patient_id, options, catalogue, progress
+            As for :meth:`ingest` (``catalogue`` None: the workspace's, else the packaged one).
+
+        Raises
+        ------
+        IngestError
+            A file was refused whole.
+
+        Examples
+        --------
+        >>> upload = store.prepare(["strong.csv"], patient_id="p1")  # doctest: +SKIP
+        >>> store.ingest(upload, patient_id="p1", dry_run=True)  # the check  # doctest: +SKIP
+        >>> store.ingest(upload, patient_id="p1")  # the write  # doctest: +SKIP
+        """
+        _check_patient_id(patient_id)
+        if catalogue is None:
+            catalogue = self.catalogue()
+        options = options or ReadOptions()
+        prepared = self._prepare(files, patient_id, options, catalogue, progress)
+        return PreparedUpload(patient_id, options, prepared)
+
+    def ingest(
+        self,
+        files: Sequence[str | Path | tuple[str, bytes]] | PreparedUpload | Sequence[PreparedUpload],
         *,
         patient_id: str,
         options: ReadOptions | None = None,
@@ -330,40 +369,73 @@ class Store:
         Parameters
         ----------
         files
-            Paths, or ``(name, bytes)`` pairs (uploads from the dashboard).
+            Paths, or ``(name, bytes)`` pairs (uploads from the dashboard); or what
+            :meth:`prepare` returned (one :class:`PreparedUpload` or a list of them, for
+            this ``patient_id``), which is not read again.
         patient_id
             Created when new.
         options
-            Reading options (format, weight unit, time zone, ...).
+            Reading options (format, weight unit, time zone, ...). Not with a prepared
+            upload (its options were fixed by :meth:`prepare`).
         dry_run
             Read and account for everything, compare with the store, write nothing.
+            A prepared upload can be checked any number of times.
+        catalogue
+            The exercise catalogue (default: the workspace's, else the packaged one). Not
+            with a prepared upload.
         progress
-            Called with each file's name as it starts (for progress bars).
+            Called with each file's name as it starts (for progress bars): as it is read,
+            or — for a prepared upload — as it is stored.
 
         Returns
         -------
         list of IngestReport
-            One per file, in order.
+            One per file, in order. Duplicates are always counted against the store
+            at this call (inside the write's transaction), never taken from a check.
 
         Raises
         ------
         IngestError
             A file was refused whole; nothing of this call was written.
         StoreBusyError
-            Another process held the store longer than ``wait_s``.
+            Another process held the store longer than ``wait_s`` (a prepared upload
+            can then be written later).
+        StoreError
+            A prepared upload was written (or its write started) before: its rows are gone.
         """
         _check_patient_id(patient_id)
-        if catalogue is None:
-            catalogue = self.catalogue()
-        prepared = self._prepare(files, patient_id, options or ReadOptions(), catalogue, progress)
+        items: list[Any] = [files] if isinstance(files, PreparedUpload) else list(files)
+        uploads: list[PreparedUpload] = [u for u in items if isinstance(u, PreparedUpload)]
+        if uploads:
+            if len(uploads) != len(items):
+                raise OptionError("pass either files or prepared uploads to Store.ingest, not both")
+            if options is not None or catalogue is not None:
+                raise OptionError(
+                    "options and catalogue are fixed when an upload is prepared; pass them to Store.prepare"
+                )
+            if len({id(u) for u in uploads}) != len(uploads):
+                raise OptionError("the same prepared upload was passed twice")
+            for u in uploads:
+                u._check_usable(patient_id)
+        else:
+            upload = self.prepare(
+                items, patient_id=patient_id, options=options, catalogue=catalogue, progress=progress
+            )
+            uploads = [upload]
+            progress = None  # called as each file was read
+        prepared = [p for u in uploads for p in u._files]
         if dry_run and not self.exists():
             return [_report(p, duplicates=0, already=False, dry_run=True) for p in prepared]
         with self.connect(read_only=dry_run) as con:
             reports = []
             if not dry_run:
+                for u in uploads:  # from here on the rows and bytes are freed as they are written
+                    u._consumed = True
                 con.begin()
             try:
                 for p in prepared:
+                    if progress is not None:
+                        progress(p.name)
                     reports.append(self._write(con, p, patient_id, p.options, dry_run))
                 if not dry_run:
                     con.commit()
@@ -583,6 +655,59 @@ class _Prepared:
     assumptions: dict[str, str]
     tz: str
     options: ReadOptions
+
+
+class PreparedUpload:
+    """Files read and normalised for one patient by :meth:`Store.prepare`, not yet stored.
+
+    Check it with ``store.ingest(upload, patient_id=..., dry_run=True)`` as often as
+    needed and write it once with ``store.ingest(upload, patient_id=...)``. Every call
+    compares with the store as it is then: rows stored since a check count as duplicates
+    at the write. Writing frees the rows and bytes, so a written upload (or one whose
+    write started and failed) cannot be used again: :meth:`Store.ingest` raises
+    :class:`~toolkit.exceptions.StoreError`; prepare the files again.
+    """
+
+    __slots__ = ("_consumed", "_files", "options", "patient_id")
+
+    def __init__(self, patient_id: str, options: ReadOptions, files: list[_Prepared]) -> None:
+        self.patient_id = patient_id
+        self.options = options
+        self._files = files
+        self._consumed = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The files' names, in order."""
+        return tuple(p.name for p in self._files)
+
+    @property
+    def content_sha256(self) -> tuple[str, ...]:
+        """The SHA-256 of each file's bytes, in order."""
+        return tuple(p.sha for p in self._files)
+
+    @property
+    def consumed(self) -> bool:
+        """True once a write of this upload started: it cannot be used again."""
+        return self._consumed
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __repr__(self) -> str:
+        state = "consumed" if self._consumed else "ready"
+        return f"PreparedUpload({self.patient_id!r}, {list(self.names)!r}, {state})"
+
+    def _check_usable(self, patient_id: str) -> None:
+        if self._consumed:
+            raise StoreError(
+                f"this prepared upload of {', '.join(self.names)} was already written (or its write "
+                "failed) and its rows are freed; prepare the files again"
+            )
+        if patient_id != self.patient_id:
+            raise OptionError(
+                f"this upload was prepared for patient {self.patient_id!r}, not {patient_id!r}; prepare it again"
+            )
 
 
 def _report(p: _Prepared, *, duplicates: int, already: bool, dry_run: bool) -> IngestReport:
