@@ -469,6 +469,68 @@ def test_significant_sentences_lists_the_significant_rows_strongest_first(cohort
     assert both[0] == reverse[0] and len(both) >= 3
 
 
+def test_vectorised_sentences_equal_the_per_row_wording() -> None:
+    """_tested_sentences (one polars expression) words every tested row exactly as
+    _forward_sentence / _reverse_sentence do: signs, zero, thousands, 0–4 decimals, lags."""
+    from toolkit.analysis import relations as rl
+
+    rows = []
+    specs = [(0, 0), (1, 1), (3, 3), (1, 2)]
+    values = [(-0.0004, -0.3, 0.3), (2.345, 1.1, 3.59), (-1234.5, -2500.25, -10.0), (0.00049, -0.0001, 0.001)]
+    for i, ((first, last), (b, lo, hi)) in enumerate(zip(specs * 4, values * 4, strict=True)):
+        for sig in (False, True):
+            for binary, phrase, driver in (
+                (True, "a load spike", "load spike"),
+                (False, "1,000 kg", "daily load"),
+            ):
+                rows.append(
+                    (
+                        FORWARD,
+                        driver,
+                        first,
+                        last,
+                        b * (i + 1),
+                        lo * (i + 1),
+                        hi * (i + 1),
+                        0.0123 * i,
+                        sig,
+                        binary,
+                        phrase,
+                    )
+                )
+            for driver in ("training day", "daily load"):
+                rows.append((REVERSE, driver, 1, 1, b * 999, lo * 999, hi * 999, 0.5, sig, False, None))
+    cols = [
+        "direction",
+        "driver",
+        "__first",
+        "__last",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "q_value",
+        "significant",
+        "__bin",
+        "__phrase",
+    ]
+    frame = pl.DataFrame(rows, schema=cols, orient="row").with_columns(sentence=pl.lit("untested"))
+    frame = pl.concat([frame, frame.head(3).with_columns(effect=pl.lit(None, pl.Float64))])
+    got = rl._tested_sentences(frame)["sentence"].to_list()
+    want = []
+    for r in frame.iter_rows(named=True):
+        fit = {"effect": r["effect"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "q_value": r["q_value"]}
+        if r["effect"] is None:
+            want.append("untested")
+        elif r["direction"] == FORWARD:
+            spec = (r["__first"], r["__last"])
+            want.append(
+                rl._forward_sentence(r["driver"], spec, fit, r["__bin"], r["__phrase"], r["significant"])
+            )
+        else:
+            want.append(rl._reverse_sentence(r["driver"], fit, r["significant"]))
+    assert got == want
+
+
 # --------------------------------------------------------------------------------------
 # Null calibration: autocorrelated pain and drivers, no effect
 # --------------------------------------------------------------------------------------

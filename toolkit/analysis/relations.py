@@ -1402,34 +1402,175 @@ def _finish(out: pl.DataFrame, o: _Options) -> pl.DataFrame:
             + pl.lit(").")
         )
     )
-    tested = out["effect"].is_not_null().to_numpy()
-    cols = out.filter(pl.col("effect").is_not_null()).select(
-        "direction",
-        "driver",
-        "__first",
-        "__last",
-        "effect",
-        "ci_low",
-        "ci_high",
-        "q_value",
-        "significant",
-        "__bin",
-        "__phrase",
-    )
-    said = [
-        _forward_sentence(
-            name, (first, last), {"effect": b, "ci_low": lo, "ci_high": hi, "q_value": q}, is_bin, phrase, sig
-        )
-        if direction == FORWARD
-        else _reverse_sentence(name, {"effect": b, "ci_low": lo, "ci_high": hi, "q_value": q}, sig)
-        for direction, name, first, last, b, lo, hi, q, sig, is_bin, phrase in zip(
-            *(cols[c].to_list() for c in cols.columns), strict=True
-        )
+    return _tested_sentences(out).select([pl.col(c).cast(t) for c, t in RELATION_SCHEMA.items()])
+
+
+def _tested_sentences(out: pl.DataFrame) -> pl.DataFrame:
+    """``sentence`` of the tested rows (``effect`` not null), as :func:`_forward_sentence`
+    and :func:`_reverse_sentence` word them, built as one polars expression: only the
+    numbers are formatted in Python (``format`` with the same specifications as
+    :func:`_fmt`), one list per number."""
+    rows = out.filter(pl.col("effect").is_not_null())
+    if rows.is_empty():
+        return out
+    forward = (rows["direction"] == FORWARD).to_list()
+    b, lo, hi = (rows[c].to_list() for c in ("effect", "ci_low", "ci_high"))
+    specs = [",.0f", ",.1f", ",.2f", ",.3f", ",.4f"]
+    dec = [
+        _decimals({"ci_low": l_, "ci_high": h_}, 1) if f else 0
+        for f, l_, h_ in zip(forward, lo, hi, strict=True)
     ]
-    sentences = np.array(out["sentence"].to_list(), dtype=object)
-    sentences[tested] = said
-    return out.with_columns(sentence=pl.Series(sentences.tolist(), dtype=pl.String)).select(
-        [pl.col(c).cast(t) for c, t in RELATION_SCHEMA.items()]
+    fb = [format(v, specs[d]) for v, d in zip(b, dec, strict=True)]
+    fabs = [format(abs(v), specs[d]) for v, d in zip(b, dec, strict=True)]
+    flo = [format(v, specs[d]) for v, d in zip(lo, dec, strict=True)]
+    fhi = [format(v, specs[d]) for v, d in zip(hi, dec, strict=True)]
+    fq = [None if v is None else format(v, ".2f") for v in rows["q_value"].to_list()]
+
+    def num(name: str) -> pl.Expr:  # _fmt's zero and minus sign
+        c = pl.col(name)
+        return (
+            pl.when(c.str.strip_chars("-0.,") == "").then(pl.lit("0")).otherwise(c.str.replace_all("-", "−"))
+        )
+
+    nums = pl.DataFrame(
+        {"__fb": fb, "__fabs": fabs, "__flo": flo, "__fhi": fhi, "__fq": fq},
+        schema={c: pl.String for c in ("__fb", "__fabs", "__flo", "__fhi", "__fq")},
+    )
+    first, last, phrase = pl.col("__first"), pl.col("__last"), pl.col("__phrase")
+    fb_, fabs_, flo_, fhi_, fq_ = num("__fb"), num("__fabs"), num("__flo"), num("__fhi"), pl.col("__fq")
+    effect, driver, sig = pl.col("effect"), pl.col("driver"), pl.col("significant")
+    later = (
+        pl.when((first == 0) & (last == 0))
+        .then(pl.lit("the same day"))
+        .when((first == 1) & (last == 1))
+        .then(pl.lit("the next day"))
+        .when(first == last)
+        .then(first.cast(pl.String) + pl.lit(" days later"))
+        .otherwise(
+            pl.lit("over the ")
+            + first.cast(pl.String)
+            + pl.lit("–")
+            + last.cast(pl.String)
+            + pl.lit(" days after")
+        )
+    )
+    when = (  # _when: its first letter is already upper case (or a digit)
+        pl.when((first == 0) & (last == 0))
+        .then(pl.lit("On days with ") + phrase)
+        .when((first == 1) & (last == 1))
+        .then(pl.lit("On the day after ") + phrase)
+        .when(first == last)
+        .then(first.cast(pl.String) + pl.lit(" days after ") + phrase)
+        .otherwise(
+            pl.lit("On the ")
+            + first.cast(pl.String)
+            + pl.lit("–")
+            + last.cast(pl.String)
+            + pl.lit(" days after ")
+            + phrase
+        )
+    )
+    ci = pl.lit("95 % CI ") + flo_ + pl.lit(" to ") + fhi_
+    way = pl.when(effect > 0).then(pl.lit("higher")).otherwise(pl.lit("lower"))
+    fwd = (
+        pl.when(~sig)
+        .then(
+            pl.lit("No clear association between ")
+            + driver
+            + pl.lit(" and pain ")
+            + later
+            + pl.lit(" (")
+            + fb_
+            + pl.lit(" points, ")
+            + ci
+            + pl.lit("; q = ")
+            + fq_
+            + pl.lit(").")
+        )
+        .when(pl.col("__bin"))
+        .then(
+            when
+            + pl.lit(", pain is ")
+            + fabs_
+            + pl.lit(" points ")
+            + way
+            + pl.lit(" than on other days (")
+            + ci
+            + pl.lit(").")
+        )
+        .otherwise(
+            pl.lit("For every extra ")
+            + phrase
+            + pl.lit(", pain ")
+            + later
+            + pl.lit(" is ")
+            + fabs_
+            + pl.lit(" points ")
+            + way
+            + pl.lit(" (")
+            + ci
+            + pl.lit(").")
+        )
+    )
+    train = (
+        pl.when(~sig)
+        .then(
+            pl.lit("No clear association between pain and training the next day (")
+            + fb_
+            + pl.lit(" percentage points per pain point, ")
+            + ci
+            + pl.lit("; q = ")
+            + fq_
+            + pl.lit(").")
+        )
+        .otherwise(
+            pl.lit("On days after higher pain, training is ")
+            + pl.when(effect < 0).then(pl.lit("less")).otherwise(pl.lit("more"))
+            + pl.lit(" likely (")
+            + fb_
+            + pl.lit(" percentage points per pain point, ")
+            + ci
+            + pl.lit(").")
+        )
+    )
+    ci_kg = ci + pl.lit(" kg")
+    load = (
+        pl.when(~sig)
+        .then(
+            pl.lit("No clear association between pain and the next day's training load (")
+            + fb_
+            + pl.lit(" kg per pain point, ")
+            + ci_kg
+            + pl.lit("; q = ")
+            + fq_
+            + pl.lit(").")
+        )
+        .otherwise(
+            pl.lit("On days after higher pain, the training load is ")
+            + pl.when(effect < 0).then(pl.lit("lower")).otherwise(pl.lit("higher"))
+            + pl.lit(" (")
+            + fb_
+            + pl.lit(" kg per pain point, ")
+            + ci_kg
+            + pl.lit(").")
+        )
+    )
+    said = (
+        rows.hstack(nums)
+        .select(
+            pl.when(pl.col("direction") == FORWARD)
+            .then(fwd)
+            .when(driver == "training day")
+            .then(train)
+            .otherwise(load)
+            .alias("sentence")
+        )
+        .to_series()
+    )
+    tested = out["effect"].is_not_null()
+    idx = tested.cast(pl.Int64).cum_sum() - 1
+    return out.with_columns(
+        sentence=pl.when(tested).then(said.gather(idx.clip(lower_bound=0))).otherwise(pl.col("sentence"))
     )
 
 
