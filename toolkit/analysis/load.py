@@ -53,6 +53,7 @@ Conventions shared by all functions
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -372,15 +373,30 @@ def _prepared_sets(
 # --------------------------------------------------------------------------------------
 
 
-def _patient_ranks(df: pl.DataFrame) -> pl.Expr:
+def _patient_rank_table(df: pl.DataFrame) -> tuple[pl.Expr, pl.Series]:
     """``__pr``: the rank of every set's ``patient_id`` among the sorted distinct ids (an
     integer that groups and sorts like the string; null for a null id), as an expression
-    on ``df`` in its row order. The ids are ranked once per run of consecutive sets of
-    one patient, not once per set."""
+    on ``df`` in its row order, and the sorted distinct non-null ids (rank *r* is
+    ``ids[r - 1]``). The ids are ranked once per run of consecutive sets of one
+    patient, not once per set."""
     run = pl.col("patient_id").rle_id()
     head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
-    rank = df.get_column("patient_id").filter(head).rank("dense")
-    return pl.lit(rank).gather(run).alias("__pr")
+    heads = df.get_column("patient_id").filter(head)
+    rank = heads.rank("dense")
+    ids = heads.drop_nulls().unique().sort()
+    return pl.lit(rank).gather(run).alias("__pr"), ids
+
+
+def _nid_names(rules: pl.DataFrame) -> pl.Series:
+    """The ``__name`` of every ``__nid`` of :func:`_name_rules`, indexed by ``__nid``
+    (null at 0 when no name is null)."""
+    by_id = rules.select("__nid", "__name").unique("__nid")
+    size = int(by_id["__nid"].max() or 0) + 1
+    return (
+        pl.DataFrame({"__nid": pl.arange(0, size, dtype=pl.UInt32, eager=True)})
+        .join(by_id, on="__nid", how="left", maintain_order="left")
+        .get_column("__name")
+    )
 
 
 def _session_runs(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
@@ -1272,28 +1288,62 @@ def _weekly_top_load(
     """:func:`weekly_top_load` with validated options (``names``: as in :func:`_prepared_sets`)."""
     wd = weekday
     df = _sets_frame(sets)
-    df = _strength_sets(df, max_reps=None, extra=[_patient_ranks(df)], names=names).with_columns(
-        week_start=week_start_of(pl.col("local_date"), wd),
-        __e1rm=pl.when(pl.col("reps") <= max_reps).then(
-            _e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"]
-        ),
+    names = _distinct_names(df) if names is None else names
+    rank, patient_ids = _patient_rank_table(df)
+    rules = _name_rules(names[1], None)
+    exercise = _nid_names(rules)
+    strength = _strength_sets(df, max_reps=None, extra=[rank], names=names).select(
+        "__pr",
+        "__nid",
+        week_start_of(pl.col("local_date"), wd).alias("week_start"),
+        "weight_kg",
+        pl.when(pl.col("reps") <= max_reps)
+        .then(_e1rm_exprs(pl.col("weight_kg"), pl.col("reps"))["epley"])
+        .alias("__e1rm"),
     )
+    aggs = [pl.col("weight_kg").max().alias("top_kg"), pl.col("__e1rm").max().alias("top_e1rm_kg")]
     # Grouped and sorted by integer ranks of the patient and of the exercise name, which
-    # order like the strings and are cheaper.
-    by = ["__pr", "__nid"]
-    weeks = (
-        df.group_by(*by, "week_start")
-        .agg(
-            pl.col("patient_id").first(),
-            pl.col("__name").first().alias("exercise"),
-            pl.col("weight_kg").max().alias("top_kg"),
-            pl.col("__e1rm").max().alias("top_e1rm_kg"),
-        )
-        .sort(*by, "week_start")
-        .collect()
+    # order like the strings and are cheaper; the strings are gathered back per group
+    # (not per set) afterwards. When the ranks and the dates fit, the three keys are
+    # packed into one 63-bit integer (patient rank, 0 for a null id | name id | day
+    # number of the week start + 2^24, 0 for a null date) that groups and sorts alike.
+    lo, hi = df.select(pl.col("local_date").min().alias("lo"), pl.col("local_date").max().alias("hi")).row(0)
+    fits = (
+        patient_ids.len() < 2**23
+        and exercise.len() <= 2**15
+        and (lo is None or (abs(_days(lo)) < 2**24 - 7 and abs(_days(hi)) < 2**24 - 7))
     )
-    gap = ((pl.col("week_start") - pl.col("week_start").shift(1)).dt.total_days() // 7).over(by)
-    prev = pl.col("top_kg").shift(1).over(by)
+    if fits:
+        key = (
+            pl.col("__pr").fill_null(0).cast(pl.Int64) * 2**40
+            + pl.col("__nid").cast(pl.Int64) * 2**25
+            + (pl.col("week_start").cast(pl.Int32).cast(pl.Int64) + 2**24).fill_null(0)
+        )
+        weeks = (
+            strength.group_by(key.alias("__key"))
+            .agg(pl.col("__pr", "__nid", "week_start").first(), *aggs)
+            .sort("__key")
+            .drop("__key")
+            .collect()
+        )
+    else:  # pragma: no cover - more than 8 M patients, 32 k names or dates beyond ±45 k years
+        weeks = (
+            strength.group_by("__pr", "__nid", "week_start")
+            .agg(aggs)
+            .sort("__pr", "__nid", "week_start")
+            .collect()
+        )
+    weeks = weeks.with_columns(
+        pl.lit(patient_ids).gather(pl.col("__pr") - 1).alias("patient_id"),
+        pl.lit(exercise).gather(pl.col("__nid")).alias("exercise"),
+    )
+    # Rows sorted by patient, name, week: the previous row is the previous week with
+    # data of the same patient and exercise when both ranks match.
+    same = (pl.col("__pr").eq_missing(pl.col("__pr").shift(1))) & (
+        pl.col("__nid") == pl.col("__nid").shift(1)
+    )
+    gap = pl.when(same).then((pl.col("week_start") - pl.col("week_start").shift(1)).dt.total_days() // 7)
+    prev = pl.col("top_kg").shift(1)
     return weeks.with_columns(weeks_since_previous=gap.cast(pl.Int64)).select(
         "patient_id",
         "exercise",
@@ -1305,6 +1355,11 @@ def _weekly_top_load(
         .alias("change_pct"),
         "weeks_since_previous",
     )
+
+
+def _days(day: Any) -> int:
+    """Days from 1970-01-01 to a date."""
+    return (day - dt.date(1970, 1, 1)).days
 
 
 def heavy_lifts(catalogue: Any = None) -> list[str]:
