@@ -65,6 +65,28 @@ def test_daily_pain_aggregates_per_patient_and_day() -> None:
     ]
 
 
+def test_daily_pain_sorted_fast_path_matches_group_by() -> None:
+    """One entry per patient-day in order skips the group-by; the result is that of the
+    group-by (shuffled input, and a repeated day, take the general path)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    entries = pl.DataFrame(
+        {
+            "patient_id": [f"p{i // 100}" for i in range(n)],
+            "local_date": [dt.date(2024, 1, 1) + dt.timedelta(days=i % 100) for i in range(n)],
+            "pain_nrs": rng.integers(0, 11, n).astype(float),
+        }
+    )
+    fast = P.daily_pain(entries)
+    general = P.daily_pain(entries.sample(fraction=1.0, shuffle=True, seed=1))
+    assert_frame_equal(fast, general)
+    assert fast["n_entries"].to_list() == [1] * n
+    doubled = pl.concat([entries, entries.with_columns(pl.col("pain_nrs") / 2)])
+    out = P.daily_pain(doubled)
+    assert out.height == n and out["n_entries"].to_list() == [2] * n
+    assert_frame_equal(out.select("patient_id", "date"), fast.select("patient_id", "date"))
+
+
 def test_daily_pain_location_filter_is_case_insensitive() -> None:
     out = P.daily_pain(entries_frame(), location="  LOWER back")
     assert out.rows() == [

@@ -24,7 +24,7 @@ import datetime as dt
 
 import polars as pl
 
-from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._frames import as_polars, require_columns, sorted_by
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -153,12 +153,17 @@ def load_spikes(
         require_columns(a, ["patient_id", "date", "acwr"], "acwr")
         # Flag the day the ratio *enters* the zone, not every day it stays there, and
         # only when that day's session is heavier than usual.
-        a = (
-            a.sort("patient_id", "date")
-            .with_columns(pl.col("acwr").shift(1).over("patient_id").alias("_prev"))
-            .join(
-                trailing.select("patient_id", "date", "_top", "_mean"), on=["patient_id", "date"], how="left"
+        # acwr() output is already in patient, date order: then the previous row of the
+        # same patient is the previous day, without a sort or a window.
+        if sorted_by(a, "patient_id", "date"):
+            prev = pl.when(pl.col("patient_id") == pl.col("patient_id").shift(1)).then(
+                pl.col("acwr").shift(1)
             )
+        else:
+            a = a.sort("patient_id", "date")
+            prev = pl.col("acwr").shift(1).over("patient_id")
+        a = a.with_columns(prev.alias("_prev")).join(
+            trailing.select("patient_id", "date", "_top", "_mean"), on=["patient_id", "date"], how="left"
         )
         entering = (pl.col("acwr") >= acwr_threshold) & (
             pl.col("_prev").is_null() | (pl.col("_prev") < acwr_threshold)

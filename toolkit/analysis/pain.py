@@ -34,7 +34,7 @@ import polars as pl
 import ruptures as rpt
 import statsmodels.api as sm
 
-from toolkit.analysis._frames import as_polars, require_columns
+from toolkit.analysis._frames import as_polars, require_columns, sorted_by
 from toolkit.analysis._options import float_option, int_option
 from toolkit.exceptions import OptionError
 
@@ -336,6 +336,18 @@ def daily_pain(pain_entries: Any, *, location: str | None = None) -> pl.DataFram
         )
     if df.is_empty():
         return _empty(DAILY_SCHEMA)
+    if sorted_by(df, "patient_id", "local_date", strict=True):
+        # One entry per patient-day, in order (the usual export): nothing to group.
+        p = pl.col("pain_nrs")
+        out = df.select(
+            "patient_id",
+            pl.col("local_date").alias("date"),
+            p.alias("pain_mean"),
+            p.alias("pain_max"),
+            p.alias("pain_min"),
+            pl.lit(1, dtype=pl.Int64).alias("n_entries"),
+        )
+        return out.select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA)
     out = (
         df.group_by("patient_id", "local_date")
         .agg(
