@@ -32,6 +32,7 @@ import polars as pl
 
 from toolkit.exceptions import OptionError, Reason, StoreBusyError, StoreError
 from toolkit.ingest._base import ReadOptions, ReadResult
+from toolkit.ingest._memory import release_duckdb_memory
 from toolkit.ingest._normalise import Normalised, normalise
 from toolkit.ingest._read import attach_raw, read_bytes
 from toolkit.schema import TABLES, ddl, polars_schema
@@ -524,9 +525,12 @@ class Store:
         )
         table_name, key = _ROW_TABLE[result.kind]
         rows = frames.rows
-        con.register("incoming", _arrow(rows))
-        dup_count = con.execute(
-            f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
+        # Queried as a relation, never registered: a view registered inside the
+        # transaction keeps its Arrow data (and so the rows) alive until the commit.
+        incoming = con.from_arrow(_arrow(rows))
+        dup_count = incoming.query(
+            "incoming",
+            f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})",
         ).fetchall()[0][0]
         already = bool(
             con.execute(
@@ -536,8 +540,9 @@ class Store:
         )
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in _VALUE_COLUMNS[result.kind])
         changed = (
-            con.execute(
-                f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}"
+            incoming.query(
+                "incoming",
+                f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}",
             ).fetchall()[0][0]
             if dup_count
             else 0
@@ -550,20 +555,9 @@ class Store:
                 "the app since the earlier export?); the stored values were kept"
             )
         if dry_run:
-            con.unregister("incoming")
             return report
         _ensure_patient(con, patient_id)
-        # The bytes go in through Arrow (no copy): as a query parameter DuckDB converts
-        # them value by value, several times slower for a large file.
         size = len(data)
-        con.register("incoming_raw", _binary_table(data))
-        con.execute(
-            "INSERT INTO raw_files SELECT ?, ?, content, now() FROM incoming_raw WHERE NOT EXISTS "
-            "(SELECT 1 FROM raw_files WHERE content_sha256 = ?)",
-            [sha, size, sha],
-        )
-        con.unregister("incoming_raw")
-        p.data = data = b""  # DuckDB holds its copy now: free ours before the rows go in
         con.execute(
             "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -588,27 +582,39 @@ class Store:
             ],
         )
         if dup_count:
-            con.execute(
+            incoming.query(
+                "incoming",
                 f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})"
+                f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})",
             )
         else:  # no key of this file is stored yet (counted above): no anti-join needed
-            con.execute(f"INSERT INTO {table_name} SELECT * FROM incoming")
-        con.unregister("incoming")
+            incoming.query("incoming", f"INSERT INTO {table_name} SELECT * FROM incoming")
+        del incoming
+        release_duckdb_memory()
         if frames.sessions is not None:
-            con.register("incoming_sessions", _arrow(frames.sessions))
-            con.execute(
-                "INSERT INTO sessions SELECT * FROM incoming_sessions i WHERE NOT EXISTS "
-                "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)"
+            con.from_arrow(_arrow(frames.sessions)).query(
+                "incoming",
+                "INSERT INTO sessions SELECT * FROM incoming i WHERE NOT EXISTS "
+                "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)",
             )
-            con.unregister("incoming_sessions")
         if frames.quarantine.height:
-            con.register("incoming_q", _arrow(frames.quarantine))
-            con.execute("INSERT INTO quarantine SELECT * FROM incoming_q")
-            con.unregister("incoming_q")
-        # Written: free this file's rows and bytes before the commit (DuckDB needs the
-        # memory then); the report keeps its quarantine.
+            con.from_arrow(_arrow(frames.quarantine)).query(
+                "incoming", "INSERT INTO quarantine SELECT * FROM incoming"
+            )
+        # Written: free this file's rows before its bytes go in (inserting a blob holds
+        # about two more copies of it for a moment); the report keeps its quarantine.
         p.frames = report._frames  # type: ignore[assignment]
+        del frames, rows
+        # The bytes go in through Arrow (no copy): as a query parameter DuckDB converts
+        # them value by value, several times slower for a large file.
+        assert all(c in "0123456789abcdef" for c in sha) and len(sha) == 64  # a literal below
+        con.from_arrow(_binary_table(data)).query(
+            "incoming",
+            f"INSERT INTO raw_files SELECT '{sha}', {size:d}, content, now() FROM incoming WHERE NOT EXISTS "
+            f"(SELECT 1 FROM raw_files WHERE content_sha256 = '{sha}')",
+        )
+        p.data = data = b""  # DuckDB holds its copy now: free ours before the commit
+        release_duckdb_memory()  # the blob's transient copies are freed pages now
         return report
 
 
