@@ -207,3 +207,43 @@ def test_the_workspace_catalogue_beside_the_store_is_used(store: Store, tmp_path
     cat.write_csv(store.catalogue_path)
     store.reprocess("p1")
     assert store.table("sets", patient_id="p1")["exercise"].to_list() == ["Deadlift"]
+
+
+def test_rows_and_bytes_are_freed_before_the_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB keeps a view registered inside a transaction (and its Arrow data) alive until
+    the commit: the rows and bytes must reach it in a way that lets them go once inserted."""
+    import weakref
+
+    import toolkit.store._duckdb as duckdb_store
+
+    made: list[weakref.ref] = []
+    alive_at_release: list[int] = []
+
+    def tracked(fn):
+        def wrapper(*args, **kwargs):
+            table = fn(*args, **kwargs)
+            made.append(weakref.ref(table))
+            return table
+
+        return wrapper
+
+    def release() -> None:
+        alive_at_release.append(sum(r() is not None for r in made))
+
+    monkeypatch.setattr(duckdb_store, "_arrow", tracked(duckdb_store._arrow))
+    monkeypatch.setattr(duckdb_store, "_binary_table", tracked(duckdb_store._binary_table))
+    monkeypatch.setattr(duckdb_store, "release_duckdb_memory", release)
+    (r,) = store.ingest([STRONG_V1], patient_id="p1", options=UTC)
+    assert len(made) >= 3  # the sets, the sessions and the bytes (and the quarantine if any)
+    assert alive_at_release[-1] == 0  # after the bytes went in, before the commit
+    assert store.raw_bytes(r.content_sha256) == STRONG_V1.read_bytes()
+    assert store.table("sets", patient_id="p1").height == r.rows_accepted
+
+
+def test_release_duckdb_memory_is_harmless(store: Store) -> None:
+    from toolkit.ingest._memory import release_duckdb_memory
+
+    (r,) = store.ingest([STRONG_V1], patient_id="p1", options=UTC)
+    release_duckdb_memory()
+    release_duckdb_memory()
+    assert store.table("sets", patient_id="p1").height == r.rows_accepted
