@@ -30,6 +30,10 @@ if done is not None:
         icon=":material/monitoring:",
         query_params=_state.patient_link_params(pid_done),
     )
+    # Analyse the patient just added now, before the rest of the page, while the user reads
+    # the summary: the link to the charts then opens on a cached analysis (a click meanwhile
+    # waits for it, no longer).
+    _state.warm_patient_view(cfg, pid_done)
 
 # -- who and how -------------------------------------------------------------------------
 try:
@@ -72,10 +76,6 @@ files = st.file_uploader(
 st.caption(f"Up to {cfg.max_upload_mb} MB per file.")
 if not files:
     st.session_state.pop(K.UPLOAD_PREVIEW, None)  # the files were removed: free what was read of them
-    if done is not None:
-        # Analyse the patient just added now, while the user reads the summary, so the link
-        # to the charts opens on a cached analysis (a click meanwhile waits for it, no longer).
-        _state.warm_patient_view(cfg, done[0])
     st.stop()
 if not pid:
     st.info("Choose a patient, or type the id of a new one, to check these files.")
