@@ -956,6 +956,9 @@ def test_session_and_daily_load_equal_the_reference(shuffle: bool, bodyweight: A
     days = _reference_daily_load(expected)
     assert_frame_equal(load.daily_load(sets, sessions, bodyweight_kg=bw), days, check_exact=False)
     assert_frame_equal(load.daily_load(None, None, session_load=got), days, check_exact=False)
+    # Sorted session loads take the run-wise path, shuffled ones the group-by: same days.
+    shuffled = got.sample(fraction=1.0, shuffle=True, seed=5)
+    assert_frame_equal(load.daily_load(None, None, session_load=shuffled), days, check_exact=False)
     assert_frame_equal(
         load.daily_load(sets, sessions, bodyweight_kg=bw, max_gap_days=3),
         _reference_daily_load(expected, 3),

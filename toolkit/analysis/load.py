@@ -62,7 +62,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from toolkit.analysis._frames import as_polars, cast_columns, require_columns
+from toolkit.analysis._frames import as_polars, cast_columns, require_columns, sorted_by
 from toolkit.analysis._options import int_option, week_start_day, week_start_of
 from toolkit.exceptions import OptionError
 
@@ -697,17 +697,36 @@ def _days_from_sessions(per_session: pl.DataFrame, max_gap_days: int) -> pl.Data
     patient's calendar starts and ends on a training day, so a run of days without a
     session never crosses two patients.
     """
-    per_day = (
-        per_session.filter(pl.col("patient_id").is_not_null() & pl.col("date").is_not_null())
-        .group_by("patient_id", "date")
-        .agg(
-            pl.len().cast(pl.Int64).alias("sessions"),
-            pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
-            pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
+    aggs = [
+        pl.len().cast(pl.Int64).alias("sessions"),
+        pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
+        pl.when(pl.col("srpe_au").null_count() == 0).then(pl.col("srpe_au").sum()).alias("srpe_au"),
+    ]
+    if sorted_by(per_session, "patient_id", "date"):
+        # Already in patient, date order (session_load output): the sessions of a day are
+        # consecutive, grouped by an integer run id; the keys are those of the run heads.
+        pid, day = pl.col("patient_id"), pl.col("date")
+        head = per_session.select(
+            ((pid != pid.shift(1)) | (day != day.shift(1))).fill_null(True).alias("__head")
+        ).to_series()
+        runs = (
+            per_session.lazy()
+            .with_columns(__day=head.cum_sum())
+            .group_by("__day")
+            .agg(aggs)
+            .sort("__day")
+            .drop("__day")
+            .collect()
         )
-        .sort("patient_id", "date")
-        .with_columns(__p=pl.col("patient_id").rle_id())
-    )
+        per_day = pl.concat([per_session.select("patient_id", "date").filter(head), runs], how="horizontal")
+    else:
+        per_day = (
+            per_session.filter(pl.col("patient_id").is_not_null() & pl.col("date").is_not_null())
+            .group_by("patient_id", "date")
+            .agg(aggs)
+            .sort("patient_id", "date")
+        )
+    per_day = per_day.with_columns(__p=pl.col("patient_id").rle_id())
     patients = (
         per_day.group_by("__p")
         .agg(

@@ -205,7 +205,11 @@ def _daily(daily: Any, name: str = "daily", *, pain: bool = True) -> pl.DataFram
     cols = ["patient_id", "date", "pain_mean"] if pain else ["patient_id", "date"]
     require_columns(df, cols, name)
     df = _coerce(df, name, strings=("patient_id",), dates=("date",), floats=("pain_mean",) if pain else ())
-    dup = df.select(pl.struct("patient_id", "date").is_duplicated().sum()).item()
+    # In patient, date order without a repeated day (daily_pain output) there is nothing
+    # to count; else the repeated days are counted by hashing.
+    dup = 0 if sorted_by(df, "patient_id", "date", strict=True) else None
+    if dup is None:
+        dup = df.select(pl.struct("patient_id", "date").is_duplicated().sum()).item()
     if dup:
         raise OptionError(
             f"{name} must have one row per patient_id and date (use daily_pain first), "
