@@ -300,15 +300,20 @@ def cohort_table(
     # first and last set date of each session for the period.
     # The distinct exercise names are found once for the sessions and the weekly tops.
     sets_df = ld._sets_frame(sets_df)
+    # So are the runs of consecutive sets of one session (their patients rank the sets
+    # for the weekly tops).
     names = ld._distinct_names(sets_df)
+    runs = ld._session_runs(sets_df)
     session_table = ld._session_table(
-        sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None, names=names
+        sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None, names=names, runs=runs
     )
     per_session = session_table.drop("__first", "__last")
     daily = ld.daily_load(None, None, session_load=per_session)
     weekly = ld.weekly_load(daily)
     ratio = ld.acwr(daily, variant="ewma")
-    top = ld._weekly_top_load(sets_df, weekday=1, max_reps=10, names=names)  # weekly_top_load defaults
+    top = ld._weekly_top_load(
+        sets_df, weekday=1, max_reps=10, names=names, runs=runs
+    )  # weekly_top_load defaults
     adh = ld.adherence(weekly, pts.select("patient_id", "planned_sessions_per_week"))
     daily_pain = pn.daily_pain(pain_df)
     outcome = pn.pain_outcome(

@@ -373,15 +373,20 @@ def _prepared_sets(
 # --------------------------------------------------------------------------------------
 
 
-def _patient_rank_table(df: pl.DataFrame) -> tuple[pl.Expr, pl.Series]:
+def _patient_rank_table(
+    df: pl.DataFrame, runs: tuple[pl.Series, pl.DataFrame] | None = None
+) -> tuple[pl.Expr, pl.Series]:
     """``__pr``: the rank of every set's ``patient_id`` among the sorted distinct ids (an
     integer that groups and sorts like the string; null for a null id), as an expression
     on ``df`` in its row order, and the sorted distinct non-null ids (rank *r* is
     ``ids[r - 1]``). The ids are ranked once per run of consecutive sets of one
-    patient, not once per set."""
-    run = pl.col("patient_id").rle_id()
-    head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
-    heads = df.get_column("patient_id").filter(head)
+    patient, not once per set: per run of :func:`_session_runs` when ``runs`` gives them."""
+    if runs is None:
+        run = pl.col("patient_id").rle_id()
+        head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
+        heads = df.get_column("patient_id").filter(head)
+    else:
+        run, heads = pl.lit(runs[0]), runs[1].get_column("patient_id")
     rank = heads.rank("dense")
     ids = heads.drop_nulls().unique().sort()
     return pl.lit(rank).gather(run).alias("__pr"), ids
@@ -414,6 +419,7 @@ def _session_sets(
     catalogue: Any,
     exercises: bool = True,
     names: tuple[pl.Series, pl.DataFrame] | None = None,
+    runs: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """The sets aggregated per ``patient_id, session_id`` (any order): ``__first, __last``
     (first/last set date), ``sets, volume_kg, timed_s, rpe_session, unloaded_sets`` over
@@ -424,7 +430,7 @@ def _session_sets(
     then the runs of a session that was split into several are merged.
     """
     df = _sets_frame(sets)
-    run, runs = _session_runs(df)
+    run, runs = _session_runs(df) if runs is None else runs
     # Per set, the values that count (null or 0 for uncounted sets), then plain sums.
     counted = pl.col("__counted")
     values = [
@@ -606,10 +612,12 @@ def _session_table(
     bodyweight_kg: Any,
     catalogue: Any,
     names: tuple[pl.Series, pl.DataFrame] | None = None,
+    runs: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """:func:`session_load` (sorted, cast) with ``__first, __last``: the first and last
-    set date of the session (null without sets). ``names``: as in :func:`_prepared_sets`."""
-    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue, names=names)
+    set date of the session (null without sets). ``names``: as in :func:`_prepared_sets`;
+    ``runs``: :func:`_session_runs` of the same sets when already computed."""
+    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue, names=names, runs=runs)
     out = _session_rows(per_set, sessions)
     return out.select(*(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()), "__first", "__last").sort(
         "patient_id", "date", "session_id"
@@ -1302,13 +1310,19 @@ def weekly_top_load(
 
 
 def _weekly_top_load(
-    sets: Frame, *, weekday: int, max_reps: int, names: tuple[pl.Series, pl.DataFrame] | None = None
+    sets: Frame,
+    *,
+    weekday: int,
+    max_reps: int,
+    names: tuple[pl.Series, pl.DataFrame] | None = None,
+    runs: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """:func:`weekly_top_load` with validated options (``names``: as in :func:`_prepared_sets`)."""
+    """:func:`weekly_top_load` with validated options (``names``: as in :func:`_prepared_sets`;
+    ``runs``: :func:`_session_runs` of the same sets, whose patients give the ranks)."""
     wd = weekday
     df = _sets_frame(sets)
     names = _distinct_names(df) if names is None else names
-    rank, patient_ids = _patient_rank_table(df)
+    rank, patient_ids = _patient_rank_table(df, runs)
     rules = _name_rules(names[1], None)
     exercise = _nid_names(rules)
     strength = _strength_sets(df, max_reps=None, extra=[rank], names=names).select(
