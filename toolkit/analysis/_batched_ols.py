@@ -23,7 +23,8 @@ statsmodels on ordinary and degenerate designs):
 
 How. Rows of all fits are stacked (sorted by fit, then time). Per fit the non-intercept
 columns are centred (this drops the intercept and conditions the normal equations well),
-``X_c'X_c`` and ``X_c'y`` are accumulated with ``np.bincount`` and the small systems are
+``X_c'X_c`` and ``X_c'y`` come from one batched matrix product of the rows padded to
+``(fits, rows, m + 1)`` and the small systems are
 inverted as one stacked ``(fits, m, m)`` array. Only row ``j`` of the sandwich is needed,
 so the scores collapse to one number per row, ``z_t = u_t · [(X'X)⁻¹x_t]_j``, and the
 Bartlett sum ``Σ_{|l|≤S} (1 − |l|/(S + 1)) Σ_t z_t z_{t−l}`` equals
