@@ -329,15 +329,7 @@ def _bartlett(
     row[order] = np.arange(g)
     padded = np.zeros((g, width))
     padded.reshape(-1)[row[fit] * width + lead + pos] = z
-    csum = np.cumsum(padded, axis=1)
-    out = np.empty(g)
-    lags_sorted = maxlags[order]
-    edges = np.flatnonzero(np.diff(lags_sorted)) + 1
-    for lo, hi in zip(np.r_[0, edges], np.r_[edges, g], strict=True):
-        s = int(lags_sorted[lo]) + 1
-        win = csum[lo:hi, lead:] - csum[lo:hi, lead - s : width - s]
-        out[order[lo:hi]] = np.einsum("gw,gw->g", win, win) / s
-    return out
+    return _window_sums(np.cumsum(padded, axis=1), maxlags, order, lead)
 
 
 def _bartlett_grid(z: np.ndarray, mask: np.ndarray, maxlags: np.ndarray) -> np.ndarray:
@@ -356,7 +348,14 @@ def _bartlett_grid(z: np.ndarray, mask: np.ndarray, maxlags: np.ndarray) -> np.n
     dest = np.where(mask, rank, g * width)  # rows no fit uses go to one spare cell
     flat = np.zeros(g * width + 1)
     flat[dest.reshape(-1)] = z.reshape(-1)
-    csum = np.cumsum(flat[:-1].reshape(g, width), axis=1)
+    return _window_sums(np.cumsum(flat[:-1].reshape(g, width), axis=1), maxlags, order, lead)
+
+
+def _window_sums(csum: np.ndarray, maxlags: np.ndarray, order: np.ndarray, lead: int) -> np.ndarray:
+    """Σ of squared moving sums of ``S + 1`` rows, divided by ``S + 1``, per fit, from the
+    row-wise cumulative sums ``csum`` of fits laid out by lag (row ``i`` holds fit
+    ``order[i]``, its values starting at column ``lead``): one slice per distinct lag."""
+    g, width = csum.shape
     out = np.empty(g)
     lags_sorted = maxlags[order]
     edges = np.flatnonzero(np.diff(lags_sorted)) + 1
