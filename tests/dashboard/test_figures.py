@@ -102,6 +102,31 @@ def test_load_figure_has_daily_and_weekly_rows(spike) -> None:
     assert _is_empty(load_figure(a.daily_load.clear(), a.weekly_load.clear()))
 
 
+@pytest.mark.parametrize(
+    ("most_sessions", "step"), [(None, 1), (3, 1), (6, 1), (7, 2), (12, 2), (13, 5), (30, 5), (113, 20)]
+)
+def test_sessions_axis_keeps_whole_numbers_and_a_handful_of_ticks(most_sessions, step) -> None:
+    week = [dt.date(2026, 1, 5), dt.date(2026, 1, 12)]
+    weekly = pl.DataFrame(
+        {
+            "patient_id": ["p", "p"],
+            "week_start": week,
+            "sessions": [1, most_sessions],
+            "volume_kg": [1.0, 2.0],
+        },
+        schema_overrides={"sessions": pl.Int64},
+    )
+    daily = pl.DataFrame({"patient_id": ["p"], "date": [week[0]], "volume_kg": [1.0]})
+    fig = load_figure(daily, weekly)
+    axis = next(
+        a
+        for name, a in fig.layout.to_plotly_json().items()
+        if name.startswith("yaxis") and a.get("title", {}).get("text") == "sessions"
+    )
+    assert axis["dtick"] == step and axis["tickformat"] == "d"
+    assert (most_sessions or 1) / step <= 6
+
+
 def test_acwr_figure_names_the_variant_and_draws_band_line_and_caveat(spike) -> None:
     a, _ = spike
     fig = acwr_figure(a.acwr)

@@ -78,6 +78,20 @@ _KIND_LABELS = {
 _FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13, "color": _DARK}
 
 
+def _integer_step(top: Any, *, ticks: int = 6) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, 50, ...) giving at most ``ticks`` ticks
+    up to ``top``: counts stay whole numbers without a tick per unit on a tall axis
+    (a label per session on an axis up to 100 sessions costs the browser a second)."""
+    try:
+        top = float(top)
+    except (TypeError, ValueError):
+        return 1
+    if not math.isfinite(top) or top <= ticks:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(top / ticks))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * ticks >= top)
+
+
 def _base_layout(fig: go.Figure, title: str, *, height: int = 420) -> go.Figure:
     top, bottom = 80, 90
     plot_height = max(height - top - bottom, 100)
@@ -523,7 +537,7 @@ def load_figure(daily_load: Any, weekly_load: Any = None, *, load: str = "volume
             rangemode="tozero",
             showgrid=False,
             tickformat="d",
-            dtick=1,
+            dtick=_integer_step(weekly["sessions"].max() if "sessions" in weekly.columns else None),
         )
     fig.update_yaxes(title_text="kg", row=1, col=1, rangemode="tozero")
     return _base_layout(fig, title, height=480 if rows == 2 else 320)
