@@ -1439,36 +1439,32 @@ def _tested_sentences(out: pl.DataFrame) -> pl.DataFrame:
     first, last, phrase = pl.col("__first"), pl.col("__last"), pl.col("__phrase")
     fb_, fabs_, flo_, fhi_, fq_ = num("__fb"), num("__fabs"), num("__flo"), num("__fhi"), pl.col("__fq")
     effect, driver, sig = pl.col("effect"), pl.col("driver"), pl.col("significant")
-    later = (
-        pl.when((first == 0) & (last == 0))
-        .then(pl.lit("the same day"))
-        .when((first == 1) & (last == 1))
-        .then(pl.lit("the next day"))
-        .when(first == last)
-        .then(first.cast(pl.String) + pl.lit(" days later"))
-        .otherwise(
-            pl.lit("over the ")
-            + first.cast(pl.String)
-            + pl.lit("–")
-            + last.cast(pl.String)
-            + pl.lit(" days after")
+    days = first.cast(pl.String)
+    window = first.cast(pl.String) + pl.lit("–") + last.cast(pl.String)
+
+    def by_lag(same: pl.Expr, next_day: pl.Expr, one: pl.Expr, several: pl.Expr) -> pl.Expr:
+        """The wording of a lag: 0, 1, one later day, or a window of days."""
+        return (
+            pl.when((first == 0) & (last == 0))
+            .then(same)
+            .when((first == 1) & (last == 1))
+            .then(next_day)
+            .when(first == last)
+            .then(one)
+            .otherwise(several)
         )
+
+    later = by_lag(
+        pl.lit("the same day"),
+        pl.lit("the next day"),
+        days + pl.lit(" days later"),
+        pl.lit("over the ") + window + pl.lit(" days after"),
     )
-    when = (  # _when: its first letter is already upper case (or a digit)
-        pl.when((first == 0) & (last == 0))
-        .then(pl.lit("On days with ") + phrase)
-        .when((first == 1) & (last == 1))
-        .then(pl.lit("On the day after ") + phrase)
-        .when(first == last)
-        .then(first.cast(pl.String) + pl.lit(" days after ") + phrase)
-        .otherwise(
-            pl.lit("On the ")
-            + first.cast(pl.String)
-            + pl.lit("–")
-            + last.cast(pl.String)
-            + pl.lit(" days after ")
-            + phrase
-        )
+    when = by_lag(  # _when: its first letter is already upper case (or a digit)
+        pl.lit("On days with ") + phrase,
+        pl.lit("On the day after ") + phrase,
+        days + pl.lit(" days after ") + phrase,
+        pl.lit("On the ") + window + pl.lit(" days after ") + phrase,
     )
     ci = pl.lit("95 % CI ") + flo_ + pl.lit(" to ") + fhi_
     way = pl.when(effect > 0).then(pl.lit("higher")).otherwise(pl.lit("lower"))
