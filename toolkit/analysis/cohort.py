@@ -297,11 +297,10 @@ def cohort_table(
 
     bodyweight = _bodyweights(pts)
     # The sessions are computed once: the days are summed from them, and they carry the
-    # first and last set date of each session for the period.
-    # The distinct exercise names are found once for the sessions and the weekly tops.
+    # first and last set date of each session for the period. The distinct exercise
+    # names and the runs of consecutive sets of one session (their patients rank the
+    # sets for the weekly tops) are found once for the sessions and the weekly tops.
     sets_df = ld._sets_frame(sets_df)
-    # So are the runs of consecutive sets of one session (their patients rank the sets
-    # for the weekly tops).
     names = ld._distinct_names(sets_df)
     runs = ld._session_runs(sets_df)
     session_table = ld._session_table(
@@ -311,9 +310,9 @@ def cohort_table(
     daily = ld.daily_load(None, None, session_load=per_session)
     weekly = ld.weekly_load(daily)
     ratio = ld.acwr(daily, variant="ewma")
-    top = ld._weekly_top_load(
-        sets_df, weekday=1, max_reps=10, names=names, runs=runs
-    )  # weekly_top_load defaults
+    top = ld._weekly_top_load(  # weekly_top_load's defaults
+        sets_df, weekday=week_start_day("monday"), max_reps=ld._MAX_REPS, names=names, runs=runs
+    )
     adh = ld.adherence(weekly, pts.select("patient_id", "planned_sessions_per_week"))
     daily_pain = pn.daily_pain(pain_df)
     outcome = pn.pain_outcome(

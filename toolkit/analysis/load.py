@@ -90,6 +90,7 @@ __all__ = [
 # Vocabularies of the canonical tables (not tunables).
 _COUNTED_SET_TYPES = ("working", "drop", "failure")
 _STRENGTH_SET_TYPES = ("working", "failure")
+_MAX_REPS = 10  # default rep ceiling of e1RM estimates and weekly tops
 _HEAVY_PATTERNS = (
     "hinge",
     "squat",
@@ -1190,7 +1191,7 @@ def _strength_sets(
 def e1rm(
     sets: Frame,
     *,
-    max_reps: int = 10,
+    max_reps: int = _MAX_REPS,
     formulas: Sequence[str] = _E1RM_FORMULAS,
 ) -> pl.DataFrame:
     """Estimated one-repetition maximum of every loaded working set.
@@ -1267,7 +1268,7 @@ def weekly_top_load(
     sets: Frame,
     *,
     week_start: str = "monday",
-    max_reps: int = 10,
+    max_reps: int = _MAX_REPS,
 ) -> pl.DataFrame:
     """Heaviest working load and best e1RM of every exercise per week.
 

@@ -51,8 +51,10 @@ __all__ = [
 ]
 
 _EPS = 1e-9
-_SETTLE_LOOKAHEAD = 14  # logged days checked at once for a flare to settle (then: all)
 """Tolerance of threshold comparisons (a mean of 4.0 computed as 3.9999999999 still counts)."""
+
+_SETTLE_LOOKAHEAD = 14
+"""Logged days checked at once for a flare to settle (the rest, when needed, by an exact join)."""
 
 _NORMAL_975 = 1.959963984540054
 """97.5 % quantile of the standard normal (two-sided 5 % level of the RCI)."""

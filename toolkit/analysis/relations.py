@@ -426,7 +426,7 @@ def _dose_sets(sets: Any) -> pl.LazyFrame:
 
 
 def _exercise_drivers(
-    load: pl.DataFrame, s: pl.LazyFrame, main_exercises: int
+    s: pl.LazyFrame, main_exercises: int
 ) -> tuple[pl.DataFrame, dict[tuple[str, str], tuple[str, str]]]:
     """Daily dose of each patient's ``main_exercises`` (≥ 1) most frequent exercises
     (``s`` from :func:`_dose_sets`).
@@ -915,7 +915,7 @@ def _relations_of(
     meta: dict[tuple[str, str], tuple[str, str]] = {}
     dose_values = None
     if doses is not None:
-        dose_values, meta = _exercise_drivers(load, doses, o.main_exercises)
+        dose_values, meta = _exercise_drivers(doses, o.main_exercises)
     slots: dict[str, list[str]] = {}
     for pid, name in sorted(meta):
         slots.setdefault(pid, []).append(name)
