@@ -398,3 +398,23 @@ def test_report_command_writes_pdf_and_refuses_other_extensions(tmp_path, cohort
         ["report", "--patient", "spike_01", "--out", str(tmp_path / "r.docx"), "--store", str(store.path)],
     )
     assert res.exit_code == 2 and ".docx" in res.stderr
+
+
+def test_chart_session_close_does_not_wait_forever_for_a_stalled_shutdown() -> None:
+    # kaleido's shutdown has been seen to hang after Chromium exited; the report must not.
+    import queue
+    import threading
+    import time
+
+    from toolkit.report.render import _ChartSession
+
+    never = threading.Event()
+    session = object.__new__(_ChartSession)
+    session._jobs = queue.Queue(maxsize=1)
+    session._thread = threading.Thread(target=never.wait, daemon=True)
+    session._thread.start()
+    t = time.perf_counter()
+    session.close(wait_s=0.2)
+    assert 0.2 <= time.perf_counter() - t < 5
+    assert session._thread.is_alive()
+    never.set()

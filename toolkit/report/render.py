@@ -1029,12 +1029,17 @@ class _ChartSession:
             return self._box["result"]
         raise self._box.get("error") or RuntimeError("kaleido stopped without rendering")
 
-    def close(self) -> None:
+    def close(self, *, wait_s: float = 30.0) -> None:
         """Wait for the browser to shut down; shuts it down first if nothing was rendered.
-        Idempotent."""
+        Idempotent.
+
+        Waits at most ``wait_s``: kaleido's shutdown has been seen to wait forever after
+        Chromium had exited (the images were already in hand). The session's thread is a
+        daemon, so a stalled shutdown is left behind rather than hanging the report.
+        """
         with contextlib.suppress(queue.Full):
             self._jobs.put_nowait(None)
-        self._thread.join()
+        self._thread.join(timeout=wait_s)
 
 
 def _export_charts(
