@@ -414,11 +414,10 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
 
     k = n if smoke or not relations_patients else min(n, relations_patients)
     if k < n:
-        ids = pl.Series(pts["patient_id"].head(k))
-        sub_daily = daily.filter(pl.col("patient_id").is_in(ids))
-        sub_pain = daily_pain.filter(pl.col("patient_id").is_in(ids))
-        sub_sets = sets.filter(pl.col("patient_id").is_in(ids))
-        sub_load = session_load.filter(pl.col("patient_id").is_in(ids))
+        first_k = pl.col("patient_id").is_in(pl.Series(pts["patient_id"].head(k)))
+        sub_daily, sub_pain, sub_sets, sub_load = (
+            f.filter(first_k) for f in (daily, daily_pain, sets, session_load)
+        )
     else:
         sub_daily, sub_pain, sub_sets, sub_load = daily, daily_pain, sets, session_load
     stage(

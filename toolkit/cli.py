@@ -170,9 +170,12 @@ def _ingest(
     as_json: bool,
 ) -> None:
     target = _store(store)
-    show = sys.stderr.isatty() and not as_json
-    if not show:  # no progress bar: do not pay for importing rich
-        _emit(target.ingest(files, patient_id=patient, options=options, dry_run=dry_run), as_json)
+
+    def run(progress: Callable[[str], None] | None = None) -> list[IngestReport]:
+        return target.ingest(files, patient_id=patient, options=options, dry_run=dry_run, progress=progress)
+
+    if not sys.stderr.isatty() or as_json:  # no progress bar: do not pay for importing rich
+        _emit(run(), as_json)
         return
     from rich.progress import Progress
 
@@ -183,7 +186,7 @@ def _ingest(
             bar.update(task, description=f"reading {Path(name).name}")
             bar.advance(task, 0.5)
 
-        reports = target.ingest(files, patient_id=patient, options=options, dry_run=dry_run, progress=advance)
+        reports = run(advance)
     _emit(reports, as_json)
 
 

@@ -108,8 +108,8 @@ if (
     or cached[0] != signature
     or any(p.prepared is not None and p.prepared.consumed for p in cached[1])
 ):
-    cached = st.session_state.pop(K.UPLOAD_PREVIEW, None)  # free the last check before reading again
-    del cached
+    del cached  # free the last check before reading again
+    st.session_state.pop(K.UPLOAD_PREVIEW, None)
     with st.status(f"Checking {len(items)} file(s)…", expanded=False) as status:
         bar = st.progress(0.0)
 

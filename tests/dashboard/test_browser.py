@@ -19,7 +19,8 @@ import pytest
 from benchmarks import _browser
 from tests.conftest import FIXTURES, REAL
 
-pytestmark = pytest.mark.skipif(_browser.unavailable() is not None, reason=str(_browser.unavailable()))
+_WHY_NOT = _browser.unavailable()
+pytestmark = pytest.mark.skipif(_WHY_NOT is not None, reason=str(_WHY_NOT))
 
 STEP_MS = 45_000  # any single browser wait
 

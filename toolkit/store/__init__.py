@@ -27,5 +27,7 @@ def __getattr__(name: str) -> Any:
     if name in ("IngestReport", "PreparedUpload", "Store"):
         from toolkit.store import _duckdb
 
-        return getattr(_duckdb, name)
+        value = getattr(_duckdb, name)
+        globals()[name] = value  # looked up once
+        return value
     raise AttributeError(f"module 'toolkit.store' has no attribute {name!r}")
