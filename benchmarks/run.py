@@ -30,8 +30,9 @@ cohort
     calls of ``analyse_tables``, on the session loads of the first stage), relations
     (``relations.relations`` with the lags summary uses, all N patients; with
     ``--relations-patients K`` only the first K, extrapolated linearly to N and marked
-    *extrapolated*) and the cohort table (``cohort.cohort_table``, which recomputes
-    all its inputs from the tables, as a user calling it gets). The baseline is a hand-written single-pass polars
+    *extrapolated*) and the cohort table (``cohort.cohort_table`` given the session
+    loads, days, daily pain and flags of the earlier stages, as
+    :func:`toolkit.analysis.summary.analyse_cohort` passes what it has computed). The baseline is a hand-written single-pass polars
     ``group_by`` computing the same daily features (sessions, sets, volume per
     patient-day); the ≤ 3× target applies to the daily-features stage, ≤ 60 s to the
     sum of the stages.
@@ -410,7 +411,7 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
             fl.pain_flares(flares),
         )
 
-    stage("flags", flags)
+    all_flags = stage("flags", flags)
 
     k = n if smoke or not relations_patients else min(n, relations_patients)
     if k < n:
@@ -435,7 +436,17 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
 
     stage(
         "cohort table",
-        lambda: ch.cohort_table(sets, sessions, pain, pts, outcome_measures=tb["outcome_measures"]),
+        lambda: ch.cohort_table(
+            sets,
+            sessions,
+            pain,
+            pts,
+            outcome_measures=tb["outcome_measures"],
+            session_load=session_load,
+            daily_load=daily,
+            daily_pain=daily_pain,
+            flags=all_flags,
+        ),
     )
     total = sum(stages.values())
     figures = [

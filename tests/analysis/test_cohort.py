@@ -313,6 +313,44 @@ def test_cohort_table_accepts_pandas_and_does_not_mutate(tables, table) -> None:
     assert out.equals(table)
 
 
+def test_cohort_table_takes_precomputed_families(tables, table) -> None:
+    """Passing the session loads, days, daily pain and flags of the same tables (as
+    analyse_cohort and the benchmark do) gives the same table as computing them; rows of
+    patients outside ``patients`` are ignored."""
+    from toolkit.analysis import flags as fl
+    from toolkit.analysis import load as ld
+    from toolkit.analysis import pain as pn
+
+    sets, sessions, pain, patients = (tables[k] for k in ("sets", "sessions", "pain_entries", "patients"))
+    bodyweight = patients.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
+    session = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
+    daily = ld.daily_load(None, None, session_load=session)
+    daily_pain = pn.daily_pain(pain)
+    flags = fl.all_flags(
+        fl.load_spikes(session, ld.acwr(daily, variant="ewma")),
+        fl.too_fast_progression(ld.weekly_top_load(sets).filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
+        fl.no_rest(daily),
+        fl.pain_flares(pn.flares(daily_pain)),
+    )
+    assert flags.height > 0 and daily.height > 0
+    measures = tables["outcome_measures"]
+    every = dict(session_load=session, daily_load=daily, daily_pain=daily_pain, flags=flags)
+    assert cohort_table(sets, sessions, pain, patients, outcome_measures=measures, **every).equals(table)
+    for name, frame in every.items():  # each alone, the others computed
+        out = cohort_table(sets, sessions, pain, patients, outcome_measures=measures, **{name: frame})
+        assert out.equals(table), name
+    # precomputed frames of the whole cohort, table of two patients
+    two = patients.sort("patient_id").head(2)
+    alone = cohort_table(sets, sessions, pain, two, outcome_measures=measures)
+    assert alone.height == 2
+    assert cohort_table(sets, sessions, pain, two, outcome_measures=measures, **every).equals(alone)
+    assert alone.equals(table.filter(pl.col("patient_id").is_in(two["patient_id"].implode())))
+    with pytest.raises(OptionError, match="flags lacks column"):
+        cohort_table(sets, sessions, pain, patients, flags=flags.drop("kind"))
+    with pytest.raises(OptionError, match="daily_pain lacks column"):
+        cohort_table(sets, sessions, pain, patients, daily_pain=daily_pain.drop("date"))
+
+
 def test_cohort_table_rejects_bad_input(tables) -> None:
     dup = pl.concat([tables["patients"], tables["patients"].head(1)])
     with pytest.raises(OptionError, match="one row per patient_id"):

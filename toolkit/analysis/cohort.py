@@ -181,13 +181,15 @@ def _bodyweights(pts: pl.DataFrame | None) -> pl.DataFrame | None:
     return pts.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
 
 
-def _table(frame: Frame, name: str, ids: pl.Series | None = None) -> pl.DataFrame:
-    """A canonical table as polars, checked for ``patient_id`` and ``local_date``, optionally
-    restricted to the patients ``ids``."""
+def _table(
+    frame: Frame, name: str, ids: pl.Series | None = None, *, date: str = "local_date"
+) -> pl.DataFrame:
+    """A canonical table (or an analysis result dated by ``date``) as polars, checked for
+    ``patient_id`` and ``date``, optionally restricted to the patients ``ids``."""
     df = as_polars(frame, name)
-    require_columns(df, ["patient_id", "local_date"], name)
+    require_columns(df, ["patient_id", date], name)
     df = _cast_column(df, "patient_id", pl.String, name)
-    df = _cast_column(df, "local_date", pl.Date, name)
+    df = _cast_column(df, date, pl.Date, name)
     if ids is None:
         return df
     keep = df.get_column("patient_id").is_in(ids.implode())
@@ -207,11 +209,18 @@ def cohort_table(
     patients: Frame,
     *,
     outcome_measures: Frame | None = None,
+    session_load: Frame | None = None,
+    daily_load: Frame | None = None,
+    daily_pain: Frame | None = None,
+    flags: Frame | None = None,
 ) -> pl.DataFrame:
     """One row per patient: period, training dose, adherence, pain outcome and flag counts.
 
     The numbers are those of :func:`toolkit.analysis.analyse_patient` for each patient
-    over all of their data, computed for every patient at once.
+    over all of their data, computed for every patient at once. A caller that has
+    already computed the load, pain or flag families for the same tables (as
+    :func:`toolkit.analysis.summary.analyse_cohort` does) passes them on instead of
+    having them computed twice.
 
     Parameters
     ----------
@@ -231,6 +240,15 @@ def cohort_table(
     outcome_measures
         Optional canonical ``outcome_measures`` table; only its dates are used (for
         ``last_log``).
+    session_load, daily_load, daily_pain, flags
+        Results already computed from the same tables, each used instead of
+        computing it here (default ``None``: computed; the table is the same either
+        way): :func:`toolkit.analysis.load.session_load` (with the patients'
+        ``bodyweight_kg``), :func:`toolkit.analysis.load.daily_load`,
+        :func:`toolkit.analysis.pain.daily_pain` and
+        :func:`toolkit.analysis.flags.all_flags` of the four flag families. Rows of
+        patients not in ``patients`` are ignored. ``session_load`` is read only to
+        compute what is not passed (the days, the load-spike flags).
 
     Returns
     -------
@@ -295,42 +313,49 @@ def cohort_table(
     if pts.is_empty():
         return pl.DataFrame(schema=COHORT_TABLE_SCHEMA)
 
-    bodyweight = _bodyweights(pts)
-    # The sessions are computed once: the days are summed from them, and they carry the
-    # first and last set date of each session for the period. The distinct exercise
-    # names and the runs of consecutive sets of one session (their patients rank the
-    # sets for the weekly tops) are found once for the sessions and the weekly tops.
     sets_df = ld._sets_frame(sets_df)
-    names = ld._distinct_names(sets_df)
-    runs = ld._session_runs(sets_df)
-    session_table = ld._session_table(
-        sets_df, sessions_df, bodyweight_kg=bodyweight, catalogue=None, names=names, runs=runs
+    names = runs = None
+    if daily_load is None or flags is None:
+        # The distinct exercise names and the runs of consecutive sets of one session
+        # are found once for the session loads and the weekly tops.
+        names, runs = ld._distinct_names(sets_df), ld._session_runs(sets_df)
+        if session_load is None:
+            session_load = ld._session_table(
+                sets_df, sessions_df, bodyweight_kg=_bodyweights(pts), catalogue=None, names=names, runs=runs
+            ).drop("__first", "__last")
+    daily = (
+        ld.daily_load(None, None, session_load=session_load)
+        if daily_load is None
+        else _table(daily_load, "daily_load", ids, date="date")
     )
-    per_session = session_table.drop("__first", "__last")
-    daily = ld.daily_load(None, None, session_load=per_session)
     weekly = ld.weekly_load(daily)
-    ratio = ld.acwr(daily, variant="ewma")
-    top = ld._weekly_top_load(  # weekly_top_load's defaults
-        sets_df, weekday=week_start_day("monday"), max_reps=ld._MAX_REPS, names=names, runs=runs
-    )
     adh = ld.adherence(weekly, pts.select("patient_id", "planned_sessions_per_week"))
-    daily_pain = pn.daily_pain(pain_df)
+    daily_pain = (
+        pn.daily_pain(pain_df) if daily_pain is None else _table(daily_pain, "daily_pain", ids, date="date")
+    )
     outcome = pn.pain_outcome(
         daily_pain, patients=pts.select("patient_id", "surgery_date", "programme_start_date")
     )
-    flare_episodes = pn.flares(daily_pain)
-    flags = fl.all_flags(
-        fl.load_spikes(per_session, ratio),
-        fl.too_fast_progression(top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
-        fl.no_rest(daily),
-        fl.pain_flares(flare_episodes),
-    )
+    if flags is None:
+        top = ld._weekly_top_load(  # weekly_top_load's defaults
+            sets_df, weekday=week_start_day("monday"), max_reps=ld._MAX_REPS, names=names, runs=runs
+        )
+        flags = fl.all_flags(
+            fl.load_spikes(session_load, ld.acwr(daily, variant="ewma")),
+            fl.too_fast_progression(top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
+            fl.no_rest(daily),
+            fl.pain_flares(pn.flares(daily_pain)),
+        )
+    else:
+        flags = as_polars(flags, "flags")
+        require_columns(flags, ["patient_id", "kind"], "flags")
 
     flag_counts = flags.group_by("patient_id").agg(
         *((pl.col("kind") == kind).sum().cast(pl.Int64).alias(f"flags_{kind}") for kind in _FLAG_KINDS)
     )
-    # First and last set dates come from the sessions (every set is in one of them).
-    set_days = session_table.select("patient_id", pl.col("__first").alias("lo"), pl.col("__last").alias("hi"))
+    set_days = sets_df.group_by("patient_id").agg(
+        lo=pl.col("local_date").min(), hi=pl.col("local_date").max()
+    )
     span = (
         pl.concat(
             [
@@ -347,7 +372,8 @@ def cohort_table(
         if df is not None
     ]
     last_log = pl.concat(log_parts).group_by("patient_id").agg(last_log=pl.col("date").max())
-    counts = per_session.group_by("patient_id").agg(sessions=pl.len().cast(pl.Int64))
+    # Σ sessions per day = the sessions (each counted on the day it started).
+    counts = daily.group_by("patient_id").agg(sessions=pl.col("sessions").sum().cast(pl.Int64))
     pain_days = daily_pain.group_by("patient_id").agg(days_logged_pain=pl.len().cast(pl.Int64))
 
     out = (

@@ -367,7 +367,22 @@ def analyse_cohort(store: Any) -> CohortAnalysis:
         store.table("outcome_measures"),
         store.table("patients"),
     )
-    table = ch.cohort_table(sets, sessions, pain, patients, outcome_measures=measures)
+    bodyweight = patients.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
+    # The session loads, days and daily pain are computed once, for the table and the
+    # flare-risk features.
+    session_load = ld.session_load(sets, sessions, bodyweight_kg=bodyweight if bodyweight.height else None)
+    daily = ld.daily_load(None, None, session_load=session_load)
+    daily_pain = pn.daily_pain(pain)
+    table = ch.cohort_table(
+        sets,
+        sessions,
+        pain,
+        patients,
+        outcome_measures=measures,
+        session_load=session_load,
+        daily_load=daily,
+        daily_pain=daily_pain,
+    )
     panel = ch.weekly_panel(sets, sessions, pain, patients=patients)
     model = None
     sentences: list[str] = []
@@ -378,8 +393,5 @@ def analyse_cohort(store: Any) -> CohortAnalysis:
         sentences = [
             "too few patients with weekly pain and training data for the clinic-level model (need 3)"
         ]
-    bodyweight = patients.select("patient_id", "bodyweight_kg").filter(pl.col("bodyweight_kg").is_not_null())
-    daily = ld.daily_load(sets, sessions, bodyweight_kg=bodyweight if bodyweight.height else None)
-    daily_pain = pn.daily_pain(pain)
     risk = fr.flare_risk(fr.flare_features(daily, daily_pain, pn.flares(daily_pain)))
     return CohortAnalysis(table=table, model=model, model_sentences=sentences, flare_risk=risk)
