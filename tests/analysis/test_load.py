@@ -994,12 +994,6 @@ def test_set_level_functions_equal_the_reference(shuffle: bool) -> None:
     )
     got = load.weekly_top_load(sets)
     assert_frame_equal(got.select(top.columns), top, check_exact=False)
-    # cohort_table passes the distinct names and the session runs it already has.
-    df = load._sets_frame(sets)
-    shared = load._weekly_top_load(
-        df, weekday=1, max_reps=10, names=load._distinct_names(df), runs=load._session_runs(df)
-    )
-    assert_frame_equal(shared, got)
     freq = (
         ref.filter(pl.col("__counted"))
         .with_columns(week_start=pl.col("local_date").dt.truncate("1w"))

@@ -313,16 +313,8 @@ def cohort_table(
     if pts.is_empty():
         return pl.DataFrame(schema=COHORT_TABLE_SCHEMA)
 
-    sets_df = ld._sets_frame(sets_df)
-    names = runs = None
-    if daily_load is None or flags is None:
-        # The distinct exercise names and the runs of consecutive sets of one session
-        # are found once for the session loads and the weekly tops.
-        names, runs = ld._distinct_names(sets_df), ld._session_runs(sets_df)
-        if session_load is None:
-            session_load = ld._session_table(
-                sets_df, sessions_df, bodyweight_kg=_bodyweights(pts), catalogue=None, names=names, runs=runs
-            ).drop("__first", "__last")
+    if session_load is None and (daily_load is None or flags is None):
+        session_load = ld.session_load(sets_df, sessions_df, bodyweight_kg=_bodyweights(pts))
     daily = (
         ld.daily_load(None, None, session_load=session_load)
         if daily_load is None
@@ -337,9 +329,7 @@ def cohort_table(
         daily_pain, patients=pts.select("patient_id", "surgery_date", "programme_start_date")
     )
     if flags is None:
-        top = ld._weekly_top_load(  # weekly_top_load's defaults
-            sets_df, weekday=week_start_day("monday"), max_reps=ld._MAX_REPS, names=names, runs=runs
-        )
+        top = ld.weekly_top_load(sets_df)
         flags = fl.all_flags(
             fl.load_spikes(session_load, ld.acwr(daily, variant="ewma")),
             fl.too_fast_progression(top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),

@@ -374,20 +374,15 @@ def _prepared_sets(
 # --------------------------------------------------------------------------------------
 
 
-def _patient_rank_table(
-    df: pl.DataFrame, runs: tuple[pl.Series, pl.DataFrame] | None = None
-) -> tuple[pl.Expr, pl.Series]:
+def _patient_rank_table(df: pl.DataFrame) -> tuple[pl.Expr, pl.Series]:
     """``__pr``: the rank of every set's ``patient_id`` among the sorted distinct ids (an
     integer that groups and sorts like the string; null for a null id), as an expression
     on ``df`` in its row order, and the sorted distinct non-null ids (rank *r* is
     ``ids[r - 1]``). The ids are ranked once per run of consecutive sets of one
-    patient, not once per set: per run of :func:`_session_runs` when ``runs`` gives them."""
-    if runs is None:
-        run = pl.col("patient_id").rle_id()
-        head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
-        heads = df.get_column("patient_id").filter(head)
-    else:
-        run, heads = pl.lit(runs[0]), runs[1].get_column("patient_id")
+    patient, not once per set."""
+    run = pl.col("patient_id").rle_id()
+    head = df.select((run != run.shift(1)).fill_null(True).alias("__head")).to_series()
+    heads = df.get_column("patient_id").filter(head)
     rank = heads.rank("dense")
     ids = heads.drop_nulls().unique().sort()
     return pl.lit(rank).gather(run).alias("__pr"), ids
@@ -419,11 +414,9 @@ def _session_sets(
     bodyweight_kg: Any,
     catalogue: Any,
     exercises: bool = True,
-    names: tuple[pl.Series, pl.DataFrame] | None = None,
-    runs: tuple[pl.Series, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """The sets aggregated per ``patient_id, session_id`` (any order): ``__first, __last``
-    (first/last set date), ``sets, volume_kg, timed_s, rpe_session, unloaded_sets`` over
+    """The sets aggregated per ``patient_id, session_id`` (any order): ``__first``
+    (first set date), ``sets, volume_kg, timed_s, rpe_session, unloaded_sets`` over
     counted sets, and ``exercises`` when asked.
 
     Exports list the sets of a session together, so the sets are first aggregated per
@@ -431,7 +424,7 @@ def _session_sets(
     then the runs of a session that was split into several are merged.
     """
     df = _sets_frame(sets)
-    run, runs = _session_runs(df) if runs is None else runs
+    run, runs = _session_runs(df)
     # Per set, the values that count (null or 0 for uncounted sets), then plain sums.
     counted = pl.col("__counted")
     values = [
@@ -445,7 +438,6 @@ def _session_sets(
     ]
     aggs = [
         pl.col("local_date").min().alias("__first"),
-        pl.col("local_date").max().alias("__last"),
         pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
         pl.col("__rpe").mean().alias("rpe_session"),
         pl.col("__rpe").count().alias("__rpe_n"),
@@ -458,9 +450,7 @@ def _session_sets(
             .cast(pl.Int64)
             .alias("exercises")
         )
-    lf = _prepared_sets(
-        df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]), names=names
-    )
+    lf = _prepared_sets(df, bodyweight_kg=bodyweight_kg, catalogue=catalogue, runs=(run, runs["patient_id"]))
     per_run = lf.select(values).group_by("__r").agg(aggs).sort("__r").collect()
     per_run = pl.concat([runs, per_run.drop("__r")], how="horizontal")
     if not runs.select(pl.struct("patient_id", "session_id").is_duplicated().any()).item():
@@ -470,7 +460,6 @@ def _session_sets(
     n_rpe = pl.col("__rpe_n")
     merged = per_run.group_by("patient_id", "session_id").agg(
         pl.col("__first").min(),
-        pl.col("__last").max(),
         pl.col("sets", "volume_kg", "timed_s", "unloaded_sets").sum(),
         pl.when(n_rpe.sum() > 0)
         .then((pl.col("rpe_session") * n_rpe).sum() / n_rpe.sum())
@@ -493,7 +482,7 @@ def _session_rows(per_set: pl.DataFrame, sessions: Frame | None) -> pl.DataFrame
     """Sessions of the ``sessions`` table and of the sets (:func:`_session_sets`), with
     their date, duration and set aggregates (zero when they have no counted set); any
     order, every column of :data:`_SESSION_SCHEMA` (``exercises`` when ``per_set`` has it)
-    plus ``__first, __last``."""
+    plus ``__first``."""
     keys = per_set.select(
         "patient_id",
         "session_id",
@@ -602,25 +591,9 @@ def session_load(
     >>> session_load(sets, sessions).select("sets", "volume_kg", "srpe_au").row(0)
     (2, 1000.0, 450.0)
     """
-    out = _session_table(sets, sessions, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
-    return out.select(list(_SESSION_SCHEMA))
-
-
-def _session_table(
-    sets: Frame,
-    sessions: Frame | None,
-    *,
-    bodyweight_kg: Any,
-    catalogue: Any,
-    names: tuple[pl.Series, pl.DataFrame] | None = None,
-    runs: tuple[pl.Series, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """:func:`session_load` (sorted, cast) with ``__first, __last``: the first and last
-    set date of the session (null without sets). ``names``: as in :func:`_prepared_sets`;
-    ``runs``: :func:`_session_runs` of the same sets when already computed."""
-    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue, names=names, runs=runs)
+    per_set = _session_sets(sets, bodyweight_kg=bodyweight_kg, catalogue=catalogue)
     out = _session_rows(per_set, sessions)
-    return out.select(*(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()), "__first", "__last").sort(
+    return out.select(pl.col(c).cast(t) for c, t in _SESSION_SCHEMA.items()).sort(
         "patient_id", "date", "session_id"
     )
 
@@ -1310,20 +1283,12 @@ def weekly_top_load(
     return _weekly_top_load(sets, weekday=wd, max_reps=max_reps)
 
 
-def _weekly_top_load(
-    sets: Frame,
-    *,
-    weekday: int,
-    max_reps: int,
-    names: tuple[pl.Series, pl.DataFrame] | None = None,
-    runs: tuple[pl.Series, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """:func:`weekly_top_load` with validated options (``names``: as in :func:`_prepared_sets`;
-    ``runs``: :func:`_session_runs` of the same sets, whose patients give the ranks)."""
+def _weekly_top_load(sets: Frame, *, weekday: int, max_reps: int) -> pl.DataFrame:
+    """:func:`weekly_top_load` with validated options."""
     wd = weekday
     df = _sets_frame(sets)
-    names = _distinct_names(df) if names is None else names
-    rank, patient_ids = _patient_rank_table(df, runs)
+    names = _distinct_names(df)
+    rank, patient_ids = _patient_rank_table(df)
     rules = _name_rules(names[1], None)
     exercise = _nid_names(rules)
     strength = _strength_sets(df, max_reps=None, extra=[rank], names=names).select(
