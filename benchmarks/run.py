@@ -400,18 +400,10 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
         lambda: (dp := pn.daily_pain(pain), pn.pain_outcome(dp, patients=pts)),
     )
 
-    def flags() -> pl.DataFrame:
-        acwr = ld.acwr(daily, variant="ewma")
-        weekly_top = ld.weekly_top_load(sets)
-        flares = pn.flares(daily_pain)
-        return fl.all_flags(
-            fl.load_spikes(session_load, acwr),
-            fl.too_fast_progression(weekly_top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
-            fl.no_rest(daily),
-            fl.pain_flares(flares),
-        )
-
-    all_flags = stage("flags", flags)
+    all_flags = stage(
+        "flags",
+        lambda: fl.standard_flags(session_load, daily, ld.weekly_top_load(sets), pn.flares(daily_pain)),
+    )
 
     k = n if smoke or not relations_patients else min(n, relations_patients)
     if k < n:

@@ -326,12 +326,7 @@ def test_cohort_table_takes_precomputed_families(tables, table) -> None:
     session = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
     daily = ld.daily_load(None, None, session_load=session)
     daily_pain = pn.daily_pain(pain)
-    flags = fl.all_flags(
-        fl.load_spikes(session, ld.acwr(daily, variant="ewma")),
-        fl.too_fast_progression(ld.weekly_top_load(sets).filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
-        fl.no_rest(daily),
-        fl.pain_flares(pn.flares(daily_pain)),
-    )
+    flags = fl.standard_flags(session, daily, ld.weekly_top_load(sets), pn.flares(daily_pain))
     assert flags.height > 0 and daily.height > 0
     measures = tables["outcome_measures"]
     every = dict(session_load=session, daily_load=daily, daily_pain=daily_pain, flags=flags)

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from toolkit.analysis import flags as fl
+from toolkit.analysis import load as ld
 from toolkit.exceptions import OptionError
 
 D0 = dt.date(2025, 1, 6)
@@ -168,6 +169,48 @@ def test_safe_dose_is_the_heaviest_session_not_followed_by_a_flare() -> None:
     row = fl.safe_doses(sets, flare).row(0, named=True)
     assert row["top_kg"] == 70.0 and row["date"] == dates[6]
     assert (row["sessions_considered"], row["sessions_followed_by_flare"]) == (3, 1)
+
+
+def test_standard_flags_are_the_four_families_with_heavy_lifts_only() -> None:
+    """Eight training days in a row with the session load tripled on the last, the
+    deadlift (a heavy lift) and the curl (not one) both +20 %/week for three weeks, and
+    one pain flare: every family fires once, progression for the deadlift only."""
+    dates = _days(8)
+    sessions = _sessions([100.0] * 7 + [300.0]).with_columns(
+        sets=pl.lit(3, dtype=pl.Int64),
+        timed_s=pl.lit(0.0),
+        srpe_au=pl.lit(None, dtype=pl.Float64),
+        unloaded_sets=pl.lit(0, dtype=pl.Int64),
+    )
+    daily = ld.daily_load(None, None, session_load=sessions)
+    weeks = [D0 + dt.timedelta(weeks=i) for i in range(4)]
+    tops = [100.0, 120.0, 144.0, 172.8]
+    change = [None] + [(b - a) / a * 100 for a, b in itertools.pairwise(tops)]
+    lifts = pl.DataFrame(
+        {
+            "patient_id": "p",
+            "exercise": ["Deadlift"] * 4 + ["Bicep Curl"] * 4,
+            "week_start": weeks * 2,
+            "top_kg": tops * 2,
+            "change_pct": change * 2,
+        }
+    )
+    flares = pl.DataFrame(
+        {
+            "patient_id": ["p"],
+            "date": [dates[3]],
+            "pain": [7.0],
+            "trailing_median": [4.0],
+            "excess": [3.0],
+            "days_to_settle": [2],
+        }
+    )
+    got = fl.standard_flags(sessions, daily, lifts, flares)
+    assert sorted(got["kind"].unique()) == ["load_spike", "no_rest", "pain_flare", "too_fast_progression"]
+    assert got.filter(pl.col("kind") == "too_fast_progression")["exercise"].unique().to_list() == ["Deadlift"]
+    heavy = lifts.filter(pl.col("exercise") == "Deadlift")
+    parts = (fl.load_spikes(sessions, ld.acwr(daily, variant="ewma")), fl.too_fast_progression(heavy))
+    assert got.equals(fl.all_flags(*parts, fl.no_rest(daily), fl.pain_flares(flares)))
 
 
 def test_all_flags_merges_and_sorts() -> None:

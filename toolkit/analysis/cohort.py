@@ -246,7 +246,7 @@ def cohort_table(
         way): :func:`toolkit.analysis.load.session_load` (with the patients'
         ``bodyweight_kg``), :func:`toolkit.analysis.load.daily_load`,
         :func:`toolkit.analysis.pain.daily_pain` and
-        :func:`toolkit.analysis.flags.all_flags` of the four flag families. Rows of
+        :func:`toolkit.analysis.flags.standard_flags`. Rows of
         patients not in ``patients`` are ignored. ``session_load`` is read only to
         compute what is not passed (the days, the load-spike flags).
 
@@ -329,13 +329,7 @@ def cohort_table(
         daily_pain, patients=pts.select("patient_id", "surgery_date", "programme_start_date")
     )
     if flags is None:
-        top = ld.weekly_top_load(sets_df)
-        flags = fl.all_flags(
-            fl.load_spikes(session_load, ld.acwr(daily, variant="ewma")),
-            fl.too_fast_progression(top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
-            fl.no_rest(daily),
-            fl.pain_flares(pn.flares(daily_pain)),
-        )
+        flags = fl.standard_flags(session_load, daily, ld.weekly_top_load(sets_df), pn.flares(daily_pain))
     else:
         flags = as_polars(flags, "flags")
         require_columns(flags, ["patient_id", "kind"], "flags")

@@ -33,6 +33,7 @@ __all__ = [
     "no_rest",
     "pain_flares",
     "safe_doses",
+    "standard_flags",
     "too_fast_progression",
 ]
 
@@ -464,3 +465,36 @@ def all_flags(*frames: pl.DataFrame) -> pl.DataFrame:
     """Concatenate flag frames into one timeline, sorted by patient, date and kind."""
     parts = [f for f in frames if f is not None and f.height]
     return _finish(pl.concat(parts)) if parts else _empty()
+
+
+def standard_flags(
+    session_load: pl.DataFrame, daily_load: pl.DataFrame, weekly_top: pl.DataFrame, flares: pl.DataFrame
+) -> pl.DataFrame:
+    """The four flag families with their default thresholds, as one timeline: what a
+    patient's analysis and the cohort table report.
+
+    Parameters
+    ----------
+    session_load, daily_load, weekly_top
+        :func:`~toolkit.analysis.load.session_load`, :func:`~toolkit.analysis.load.daily_load`
+        and :func:`~toolkit.analysis.load.weekly_top_load` of the same sets (any number
+        of patients).
+    flares
+        :func:`~toolkit.analysis.pain.flares` of the same patients' daily pain.
+
+    Returns
+    -------
+    polars.DataFrame
+        :func:`all_flags` of :func:`load_spikes` (on the session loads and the days'
+        EWMA-ACWR, :func:`~toolkit.analysis.load.acwr`), :func:`too_fast_progression`
+        of the heavy lifts (:func:`~toolkit.analysis.load.heavy_lifts`; the "start
+        light" rule is about them), :func:`no_rest` and :func:`pain_flares`.
+    """
+    from toolkit.analysis import load as ld
+
+    return all_flags(
+        load_spikes(session_load, ld.acwr(daily_load, variant="ewma")),
+        too_fast_progression(weekly_top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
+        no_rest(daily_load),
+        pain_flares(flares),
+    )

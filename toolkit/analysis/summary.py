@@ -242,12 +242,7 @@ def analyse_tables(
     if outcome.height and outcome["status"][0] not in (None, "ok"):
         messages.append(f"pain: {outcome['status'][0]}")
 
-    flags = fl.all_flags(
-        fl.load_spikes(session_load, acwr),
-        fl.too_fast_progression(weekly_top.filter(pl.col("exercise").is_in(ld.heavy_lifts()))),
-        fl.no_rest(daily),
-        fl.pain_flares(flares),
-    )
+    flags = fl.standard_flags(session_load, daily, weekly_top, flares)
     relations = rl.relations(
         daily, daily_pain, sets=sets, session_load=session_load, lags=(0, 1, 2, 3, (1, 2))
     )
