@@ -9,10 +9,16 @@ unescaped user markup.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import threading
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -270,6 +276,7 @@ def test_without_a_browser_the_report_says_charts_are_missing(
     report says, visibly, why the charts are missing."""
     _, store = cohort_store
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    monkeypatch.setattr(rr, "_KEPT", rr._KeptChartSession())  # not a browser kept from another test
     ctx = rr.build_context(store, "spike_01")
     assert ctx.chart_problem is not None and "ChromeNotFoundError" in ctx.chart_problem
     assert ctx.charts and all(c.data_uri is None for c in ctx.charts.values())
@@ -353,7 +360,7 @@ def test_period_and_significant_relations_are_printed(cohort_store, monkeypatch:
         },
     ]
     analysis.rest_strength = pl.DataFrame()
-    monkeypatch.setattr(rr, "analyse_patient", lambda *args, **kwargs: analysis)
+    monkeypatch.setattr(rr, "analyse_tables", lambda *args, **kwargs: analysis)
     ctx = rr.build_context(store, "spike_01", start="2025-02-01", end=dt.date(2025, 3, 31), charts=False)
     assert ctx.period.startswith("1 Feb 2025 – 31 Mar 2025")
     html = rr.html_from_context(ctx)
@@ -371,7 +378,7 @@ def test_relations_not_computed_is_said(cohort_store, monkeypatch: pytest.Monkey
     analysis = analyse_patient(store, "spike_01")
     analysis.relations = pl.DataFrame()
     analysis.rest_strength = pl.DataFrame()
-    monkeypatch.setattr(rr, "analyse_patient", lambda *args, **kwargs: analysis)
+    monkeypatch.setattr(rr, "analyse_tables", lambda *args, **kwargs: analysis)
     ctx = rr.build_context(store, "spike_01", charts=False)
     assert ctx.relations == [] and "Not computed" in ctx.relations_note
     assert ctx.charts == {} and ctx.chart_problem is None
@@ -402,19 +409,185 @@ def test_report_command_writes_pdf_and_refuses_other_extensions(tmp_path, cohort
 
 def test_chart_session_close_does_not_wait_forever_for_a_stalled_shutdown() -> None:
     # kaleido's shutdown has been seen to hang after Chromium exited; the report must not.
-    import queue
-    import threading
-    import time
-
-    from toolkit.report.render import _ChartSession
-
     never = threading.Event()
-    session = object.__new__(_ChartSession)
-    session._jobs = queue.Queue(maxsize=1)
+    session = object.__new__(rr._ChartSession)
+    session._closing = concurrent.futures.Future()  # a shutdown that never finishes
     session._thread = threading.Thread(target=never.wait, daemon=True)
     session._thread.start()
     t = time.perf_counter()
     session.close(wait_s=0.2)
     assert 0.2 <= time.perf_counter() - t < 5
     assert session._thread.is_alive()
+    with pytest.raises(RuntimeError, match="chart session is closed"):
+        session.render([])
     never.set()
+
+
+# --------------------------------------------------------------------------------------
+# The chart browser kept alive across reports
+# --------------------------------------------------------------------------------------
+
+
+def _browser_pid(kept: rr._KeptChartSession) -> int:
+    """The pid of the kept session's Chromium (waiting for it to boot)."""
+    assert kept._session is not None
+    return kept._session._opened.result(timeout=120).subprocess.pid
+
+
+def _gone(pid: int, within_s: float = 30.0) -> bool:
+    """True when process ``pid`` has exited (or is a zombie) within ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def kept(monkeypatch: pytest.MonkeyPatch):
+    """A fresh kept chart session standing in for the process's one; closed afterwards."""
+    session = rr._KeptChartSession(idle_s=None)
+    monkeypatch.setattr(rr, "_KEPT", session)
+    yield session
+    session.close()
+
+
+def _drawn(ctx: rr.ReportContext) -> set[str]:
+    return {k for k, c in ctx.charts.items() if c.data_uri}
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_kept_browser_is_reused_across_reports_without_page_reloads(
+    cohort_store, kept: rr._KeptChartSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaleido._kaleido_tab import _KaleidoTab
+
+    reloads = []
+    real_reload = _KaleidoTab.reload
+
+    async def counting_reload(self):
+        reloads.append(1)
+        return await real_reload(self)
+
+    monkeypatch.setattr(_KaleidoTab, "reload", counting_reload)
+    _, store = cohort_store
+    first = rr.build_context(store, "spike_01")
+    pid = _browser_pid(kept)
+    second = rr.build_context(store, "spike_01", image_format="png")
+    assert _browser_pid(kept) == pid  # the same Chromium drew both reports
+    assert _drawn(first) == _drawn(second) == set(first.charts) and len(first.charts) >= 3
+    assert all(c.data_uri.startswith("data:image/svg+xml") for c in first.charts.values())
+    assert all(c.data_uri.startswith("data:image/png") for c in second.charts.values())
+    # plotly.js is not reloaded after every chart (kaleido's default; see _kaleido_class).
+    assert reloads == []
+    kept.close()
+    assert _gone(pid) and kept._session is None
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_kept_browser_is_restarted_after_its_process_is_killed(
+    cohort_store, kept: rr._KeptChartSession
+) -> None:
+    _, store = cohort_store
+    assert _drawn(rr.build_context(store, "spike_01"))
+    pid = _browser_pid(kept)
+    os.kill(pid, signal.SIGKILL)
+    assert _gone(pid)
+    ctx = rr.build_context(store, "spike_01")
+    assert ctx.chart_problem is None and _drawn(ctx) == set(ctx.charts)
+    assert _browser_pid(kept) != pid
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_kept_browser_is_shared_by_reports_in_two_threads(cohort_store, kept: rr._KeptChartSession) -> None:
+    # Streamlit runs each script run in its own thread: two reports at once take turns.
+    _, store = cohort_store
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        contexts = list(
+            pool.map(lambda fmt: rr.build_context(store, "spike_01", image_format=fmt), ["svg", "png"])
+        )
+    for ctx in contexts:
+        assert ctx.chart_problem is None and _drawn(ctx) == set(ctx.charts)
+    assert all(c.data_uri.startswith("data:image/svg") for c in contexts[0].charts.values())
+    assert all(c.data_uri.startswith("data:image/png") for c in contexts[1].charts.values())
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_kept_browser_is_shut_down_when_idle() -> None:
+    kept = rr._KeptChartSession(idle_s=0.5)
+    try:
+        assert (
+            kept.render([({"data": [{"y": [1, 3, 2]}]}, {"format": "svg", "width": 200, "height": 100})])[0][
+                :4
+            ]
+            == b"<svg"
+        )
+        pid = _browser_pid(kept)
+        assert _gone(pid, within_s=60)
+        assert kept._session is None
+    finally:
+        kept.close()
+
+
+@needs_chromium
+def test_kept_browser_that_cannot_start_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    kept = rr._KeptChartSession(idle_s=None)
+    try:
+        with pytest.raises(Exception, match="No browser found at BROWSER_PATH"):
+            kept.render([({"data": []}, {"format": "svg"})])
+    finally:
+        kept.close()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_report_only_browser_is_shut_down_before_returning(
+    cohort_store, kept: rr._KeptChartSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[rr._ChartSession] = []
+
+    class Recorded(rr._ChartSession):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(rr, "_ChartSession", Recorded)
+    _, store = cohort_store
+    ctx = rr.build_context(store, "spike_01", keep_browser=False)
+    assert _drawn(ctx) == set(ctx.charts)
+    assert len(made) == 1 and kept._session is None  # the kept browser was not started
+    process = made[0]._opened.result().subprocess
+    assert process.poll() is not None  # Chromium has exited
+    assert not made[0]._thread.is_alive()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_kept_browser_is_shut_down_at_exit(tmp_path: Path) -> None:
+    # A process that drew charts in the kept browser and exits leaves no Chromium behind.
+    code = (
+        "import sys\n"
+        "from toolkit.report import render as rr\n"
+        "rr._KEPT.render([({'data': [{'y': [1, 2]}]}, {'format': 'svg', 'width': 200, 'height': 100})])\n"
+        "print(rr._KEPT._session._opened.result().subprocess.pid, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[-1])
+    assert _gone(pid, within_s=10)

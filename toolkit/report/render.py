@@ -32,14 +32,16 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
+import concurrent.futures
 import contextlib
 import datetime as dt
 import inspect
 import json
 import math
-import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -51,10 +53,10 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from toolkit.analysis import PatientAnalysis, analyse_patient
+from toolkit.analysis import PatientAnalysis, analyse_tables
 from toolkit.analysis import load as ld
 from toolkit.analysis._frames import between, first_row
-from toolkit.exceptions import OptionError, Reason
+from toolkit.exceptions import OptionError, Reason, StoreError
 from toolkit.report import figures
 from toolkit.units import display_weight_kg
 
@@ -62,6 +64,7 @@ __all__ = [
     "Chart",
     "ReportContext",
     "build_context",
+    "close_chart_browser",
     "html_from_context",
     "pdf_from_html",
     "render_html",
@@ -882,29 +885,49 @@ def _call_builder(name: str, *args: Any, **kwargs: Any) -> go.Figure | None:
     return builder(*args, **kwargs)
 
 
-def _for_print(fig: go.Figure, *, height: int, legend_below: bool = True, top: int = 34) -> go.Figure:
-    """A copy of ``fig`` laid out for a printed page: fixed size, no hover, legend below and
-    no title (the report's heading and caption say what the chart is)."""
-    out = go.Figure(fig)
-    out.update_layout(
-        height=height,
-        hovermode=False,
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        title={"text": ""},
-        margin={"l": 58, "r": 58, "t": top, "b": 30},
+def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Merge ``changes`` into the nested dict ``into`` (as plotly's ``update_layout``)."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _for_print(fig: go.Figure, *, height: int, legend_below: bool = True, top: int = 34) -> dict[str, Any]:
+    """``fig`` as a plain figure dict laid out for a printed page: fixed size, no hover,
+    legend below and no title (the report's heading and caption say what the chart is).
+
+    A dict, not a copied :class:`plotly.graph_objects.Figure`: kaleido takes either, and
+    the copy and ``update_layout`` validate every property again (about a third of a
+    second per report).
+    """
+    out = fig.to_dict()
+    layout = out.setdefault("layout", {})
+    _merge(
+        layout,
+        {
+            "height": height,
+            "hovermode": False,
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "title": {"text": ""},
+            "margin": {"l": 58, "r": 58, "t": top, "b": 84 if legend_below else 30},
+        },
     )
     if legend_below:
-        out.update_layout(
-            legend={
-                "orientation": "h",
-                "yanchor": "top",
-                "y": -0.17,
-                "xanchor": "left",
-                "x": 0.0,
-                "font": {"size": 11},
+        _merge(
+            layout,
+            {
+                "legend": {
+                    "orientation": "h",
+                    "yanchor": "top",
+                    "y": -0.17,
+                    "xanchor": "left",
+                    "x": 0.0,
+                    "font": {"size": 11},
+                }
             },
-            margin={"b": 84},
         )
     return out
 
@@ -914,9 +937,9 @@ _CHART_WIDTH = 820
 
 def _build_figures(
     a: PatientAnalysis, e1rm: pl.DataFrame | None, measures: pl.DataFrame
-) -> dict[str, tuple[go.Figure, str]]:
-    """The report's figures (only those with data) with their alt text."""
-    out: dict[str, tuple[go.Figure, str]] = {}
+) -> dict[str, tuple[dict[str, Any], str]]:
+    """The report's figures (only those with data, as figure dicts) with their alt text."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
     if a.daily_pain.height:
         fig = _call_builder(
             "pain_figure",
@@ -980,92 +1003,262 @@ def _build_figures(
     return out
 
 
-class _ChartSession:
-    """One headless Chromium (one kaleido session) for one report.
+# Errors of a browser that died or could not start (choreographer's, raised through kaleido).
+def _browser_gone(exc: BaseException) -> bool:
+    from choreographer.browsers import BrowserClosedError, BrowserFailedError
+    from choreographer.channels import ChannelClosedError
 
-    Started before the analysis runs, so the browser boots while the numbers are
-    computed; :meth:`render` hands it every figure at once and returns the images as
-    soon as they exist; the browser then shuts down in the background until
-    :meth:`close` (which waits for it). Runs on its own event loop in a worker thread, so
-    callers that already run a loop (Jupyter) work.
+    return isinstance(exc, BrowserClosedError | BrowserFailedError | ChannelClosedError)
+
+
+_RELOAD_EVERY = 50  # figures drawn on one page load before kaleido's tab is reloaded
+
+
+@lru_cache(maxsize=1)
+def _kaleido_class() -> type:
+    """``kaleido.Kaleido`` reloading its tab every :data:`_RELOAD_EVERY` figures, not after
+    every figure.
+
+    kaleido reloads the page (and with it plotly.js, 4.7 MB of script) after each image:
+    ~0.3 s of Chromium CPU per chart, three quarters of what drawing a report's charts
+    cost. Plotly.toImage draws each figure in a fresh element and purges it, so nothing
+    carries over between images; the reload is kept, as a periodic clean slate. Should
+    kaleido rename the hook overridden here, it reloads after every figure again
+    (slower, not wrong); ``tests/report`` notices.
+    """
+    import kaleido
+
+    class _PrintKaleido(kaleido.Kaleido):  # type: ignore[misc]
+        _drawn = 0
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            self._drawn += 1
+            if self._drawn % _RELOAD_EVERY == 0:
+                await super()._return_kaleido_tab(tab)
+            else:
+                await self.tabs_ready.put(tab)
+
+    return _PrintKaleido
+
+
+class _ChartSession:
+    """One kaleido session (one headless Chromium) on its own event loop in a worker thread.
+
+    Created, it starts the browser without waiting (so the browser boots while the
+    analysis runs); :meth:`render` draws figures, as often as asked, one report's
+    figures at a time; :meth:`close` shuts the browser down. Its own loop lets callers
+    that already run one (Jupyter, Streamlit) use it.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[list[tuple[go.Figure, dict[str, Any]]] | None] = queue.Queue(maxsize=1)
-        self._box: dict[str, Any] = {}
-        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="recovery-report-kaleido", daemon=True)
         self._thread.start()
+        self._opened = asyncio.run_coroutine_threadsafe(self._open(), self._loop)
+        self._closing: concurrent.futures.Future[None] | None = None
 
     def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
         try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # handed to the caller's thread by render()
-            self._box.setdefault("error", exc)
+            self._loop.run_forever()
         finally:
-            self._ready.set()
+            self._loop.close()
 
-    async def _main(self) -> None:
-        import kaleido
-
+    @staticmethod
+    async def _open() -> Any:
         # MathJax off (kaleido would fetch it from a CDN); plotly.js comes from the
         # installed plotly package; choreographer starts Chromium with --no-sandbox
         # unless asked otherwise, which running as root needs.
-        async with kaleido.Kaleido(n=1, mathjax=False, timeout=60) as k:
-            items = await asyncio.to_thread(self._jobs.get)
-            if items:
-                results = await asyncio.gather(
-                    *(k.calc_fig(f, opts=o) for f, o in items), return_exceptions=True
-                )
-                self._box["result"] = results
-                self._ready.set()
+        k = _kaleido_class()(n=1, mathjax=False, timeout=60)
+        try:
+            await k.open()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await k.close()
+            raise
+        return k
 
-    def render(self, items: list[tuple[go.Figure, dict[str, Any]]]) -> list[bytes | BaseException]:
-        """Every figure's image bytes (or its error), in order."""
-        with contextlib.suppress(queue.Full):  # the browser failed to start: nothing reads
-            self._jobs.put_nowait(items)
-        self._ready.wait()
-        if "result" in self._box:
-            return self._box["result"]
-        raise self._box.get("error") or RuntimeError("kaleido stopped without rendering")
+    def alive(self) -> bool:
+        """True while the browser is starting or running and :meth:`close` was not called."""
+        if self._closing is not None:
+            return False
+        if not self._opened.done():
+            return True
+        if self._opened.exception() is not None:
+            return False
+        process = getattr(self._opened.result(), "subprocess", None)
+        return process is not None and process.poll() is None
+
+    def render(self, items: list[tuple[Any, dict[str, Any]]]) -> list[bytes | BaseException]:
+        """Every figure's image bytes (or its error), in order; raises when the browser
+        could not start."""
+        if self._closing is not None:
+            raise RuntimeError("the chart session is closed")
+        k = self._opened.result()
+
+        async def draw() -> list[bytes | BaseException]:
+            return await asyncio.gather(*(k.calc_fig(f, opts=o) for f, o in items), return_exceptions=True)
+
+        return asyncio.run_coroutine_threadsafe(draw(), self._loop).result()
+
+    def close_soon(self) -> None:
+        """Start shutting the browser down; :meth:`close` waits for it. Idempotent."""
+        if self._closing is None:
+            self._closing = asyncio.run_coroutine_threadsafe(self._close(), self._loop)
+
+    async def _close(self) -> None:
+        try:
+            k = await asyncio.wrap_future(self._opened)
+        except BaseException:  # never started: nothing to shut down
+            k = None
+        try:
+            if k is not None:
+                await k.close()
+        finally:
+            # What choreographer leaves running (its pipe reader) ends with the loop.
+            current = asyncio.current_task()
+            rest = [t for t in asyncio.all_tasks() if t is not current]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+            asyncio.get_running_loop().call_soon(self._loop.stop)
 
     def close(self, *, wait_s: float = 30.0) -> None:
-        """Wait for the browser to shut down; shuts it down first if nothing was rendered.
-        Idempotent.
+        """Shut the browser down and wait for it, at most ``wait_s``. Idempotent.
 
-        Waits at most ``wait_s``: kaleido's shutdown has been seen to wait forever after
-        Chromium had exited (the images were already in hand). The session's thread is a
-        daemon, so a stalled shutdown is left behind rather than hanging the report.
+        kaleido's shutdown has been seen to wait forever after Chromium had exited (the
+        images were already in hand). The session's thread is a daemon, so a stalled
+        shutdown is left behind rather than hanging the report.
         """
-        with contextlib.suppress(queue.Full):
-            self._jobs.put_nowait(None)
-        self._thread.join(timeout=wait_s)
+        self.close_soon()
+        assert self._closing is not None
+        with contextlib.suppress(TimeoutError, Exception):
+            self._closing.result(timeout=wait_s)
+        self._thread.join(timeout=0.5)
+
+
+class _KeptChartSession:
+    """A chart session kept alive across reports, for long-lived processes (the dashboard).
+
+    The first report starts it; later reports find the browser running and only wait
+    for their charts. Reports take turns under a lock (Streamlit runs each script run in
+    its own thread); a session whose browser died (crashed, killed) is replaced
+    transparently, and a report whose charts failed because the browser died while
+    drawing them is drawn once more in a new one. The browser is shut down after
+    ``idle_s`` seconds without a report and at interpreter exit (atexit), each time
+    waiting at most ``wait_s`` (:meth:`_ChartSession.close`).
+    """
+
+    def __init__(self, *, idle_s: float | None = 900.0, wait_s: float = 30.0) -> None:
+        self.idle_s = idle_s
+        self.wait_s = wait_s
+        self._lock = threading.Lock()
+        self._session: _ChartSession | None = None
+        self._timer: threading.Timer | None = None
+        self._last_used = 0.0
+        self._registered = False
+
+    def warm(self) -> None:
+        """Start the browser unless it runs (without waiting for it to boot)."""
+        with self._lock:
+            self._current()
+
+    def _current(self) -> _ChartSession:
+        """The running session, replacing a dead (or never started) one. Under the lock."""
+        if self._session is None or not self._session.alive():
+            if self._session is not None:
+                self._session.close_soon()  # a dead browser's leftovers; nothing waits for them
+            self._session = _ChartSession()
+            if not self._registered:
+                atexit.register(self.close)
+                self._registered = True
+        self._last_used = time.monotonic()
+        return self._session
+
+    def render(self, items: list[tuple[Any, dict[str, Any]]]) -> list[bytes | BaseException]:
+        """As :meth:`_ChartSession.render`, in the kept session."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            try:
+                session = self._current()
+                try:
+                    results = session.render(items)
+                except Exception as exc:
+                    if not _browser_gone(exc):
+                        raise
+                    results = [exc] * len(items)
+                if any(isinstance(r, BaseException) for r in results) and not session.alive():
+                    # The browser died while drawing: once more, in a new one.
+                    session.close_soon()
+                    results = self._current().render(items)
+            finally:
+                self._last_used = time.monotonic()
+                self._arm_idle_timer()
+        return results
+
+    def _arm_idle_timer(self) -> None:
+        if self.idle_s is None or self._session is None:
+            return
+        self._timer = threading.Timer(self.idle_s, self._close_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._session is not None and time.monotonic() - self._last_used >= self.idle_s * 0.99:  # type: ignore[operator]
+                self._session.close(wait_s=self.wait_s)
+                self._session = None
+
+    def close(self) -> None:
+        """Shut the browser down (at most ``wait_s``); a later report starts a new one."""
+        if not self._lock.acquire(timeout=self.wait_s):  # a report stuck drawing: leave it
+            return
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            session, self._session = self._session, None
+            if session is not None:
+                session.close(wait_s=self.wait_s)
+        finally:
+            self._lock.release()
+
+
+_KEPT = _KeptChartSession()
+
+
+def close_chart_browser() -> None:
+    """Shut down the headless Chromium kept alive across reports (see ``keep_browser``).
+
+    Not needed at exit (it is shut down then, and after 15 idle minutes); a later
+    report starts a new one.
+    """
+    _KEPT.close()
 
 
 def _export_charts(
-    figs: dict[str, tuple[go.Figure, str]], session: _ChartSession, *, image_format: str
+    figs: dict[str, tuple[dict[str, Any], str]],
+    draw: Callable[[list[tuple[Any, dict[str, Any]]]], list[bytes | BaseException]],
+    *,
+    image_format: str,
 ) -> tuple[dict[str, Chart], str | None]:
-    """Export every figure in the report's one kaleido session: SVG (or PNG); a chart whose
-    SVG export fails is retried as PNG."""
+    """Export every figure through ``draw`` (one kaleido session): SVG or PNG (at scale 2,
+    sharp in print); a chart whose SVG export fails is retried as PNG."""
     if not figs:
-        session.close()
         return {}, None
     keys = list(figs)
-    sizes = {k: (_CHART_WIDTH, int(figs[k][0].layout.height or 400)) for k in keys}
+    sizes = {k: (_CHART_WIDTH, int(figs[k][0].get("layout", {}).get("height") or 400)) for k in keys}
 
     def opts(key: str, fmt: str) -> dict[str, Any]:
         w, h = sizes[key]
         return {"format": fmt, "width": w, "height": h, **({"scale": 2} if fmt == "png" else {})}
 
     try:
-        results = session.render([(figs[k][0], opts(k, image_format)) for k in keys])
+        results = draw([(figs[k][0], opts(k, image_format)) for k in keys])
         failed = [k for k, r in zip(keys, results, strict=True) if isinstance(r, BaseException)]
         if failed and image_format != "png":
-            fallback = _ChartSession()
-            try:
-                retry = fallback.render([(figs[k][0], opts(k, "png")) for k in failed])
-            finally:
-                fallback.close()
+            retry = draw([(figs[k][0], opts(k, "png")) for k in failed])
             fixed = dict(zip(failed, retry, strict=True))
             results = [fixed.get(k, r) for k, r in zip(keys, results, strict=True)]
     except Exception as exc:
@@ -1103,6 +1296,7 @@ def build_context(
     end: dt.date | str | None = None,
     charts: bool = True,
     image_format: str = "svg",
+    keep_browser: bool = True,
     mcid_points: float = 2.0,
     mcid_percent: float = 30.0,
     acwr_band: tuple[float, float] = (0.8, 1.3),
@@ -1125,7 +1319,13 @@ def build_context(
         Export the charts (default True); False gives a context without images
         (tables and text only, no browser started).
     image_format
-        ``"svg"`` (default: crisp in print) or ``"png"``.
+        ``"svg"`` (default: vector, sharp at any zoom) or ``"png"`` (at twice the
+        size, ~230 dpi on the page).
+    keep_browser
+        Draw the charts in the headless Chromium kept alive across reports (default
+        True: started by the first report, shut down after 15 idle minutes and at
+        exit; see :func:`close_chart_browser`); False: a browser of this report
+        only, shut down before returning.
     mcid_points, mcid_percent
         The pain MCID quoted (default 2 points or 30 %; Ostelo et al. 2008). The
         verdict itself is the analysis's (:func:`toolkit.analysis.pain.pain_outcome`).
@@ -1152,6 +1352,7 @@ def build_context(
         end=end,
         charts=charts,
         image_format=image_format,
+        keep_browser=keep_browser,
         mcid_points=mcid_points,
         mcid_percent=mcid_percent,
         acwr_band=acwr_band,
@@ -1163,6 +1364,21 @@ def build_context(
     return context
 
 
+def _in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+    """``fn(*args, **kwargs)`` in a daemon thread; its result (or error) in the future."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the caller by future.result()
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="recovery-report-charts", daemon=True).start()
+    return future
+
+
 def _start_context(
     store: Any,
     patient_id: str,
@@ -1171,6 +1387,7 @@ def _start_context(
     end: dt.date | str | None = None,
     charts: bool = True,
     image_format: str = "svg",
+    keep_browser: bool = True,
     mcid_points: float = 2.0,
     mcid_percent: float = 30.0,
     acwr_band: tuple[float, float] = (0.8, 1.3),
@@ -1179,21 +1396,40 @@ def _start_context(
     max_rows: int = 10,
 ) -> tuple[ReportContext, Callable[[], None]]:
     """:func:`build_context`, returning as soon as the charts exist together with a
-    ``finish`` callable that waits for the browser to shut down (so the PDF can be
-    rendered meanwhile). ``finish`` must be called."""
+    ``finish`` callable that waits for a report-only browser to shut down (so the PDF
+    can be rendered meanwhile). ``finish`` must be called.
+
+    The browser is asked to start first (it boots while the analysis runs, unless it is
+    the kept one and already up); the figures are handed to it as soon as they are
+    built, and the rest of the context is written while it draws them.
+    """
     start_d, end_d = _to_date(start, "start"), _to_date(end, "end")
     if image_format not in _IMAGE_FORMATS:
         raise OptionError(f"image_format must be one of {', '.join(_IMAGE_FORMATS)}, got {image_format!r}")
     if not isinstance(max_rows, int) or max_rows < 1:
         raise OptionError(f"max_rows must be an int ≥ 1, got {max_rows!r}")
-    session = _ChartSession() if charts else None  # boots Chromium while the analysis runs
+    session: _ChartSession | None = None
+    draw: Callable[[list[tuple[Any, dict[str, Any]]]], list[bytes | BaseException]] | None = None
+    if charts and keep_browser:
+        _KEPT.warm()
+        draw = _KEPT.render
+    elif charts:
+        session = _ChartSession()
+        draw = session.render
+    exported: concurrent.futures.Future[tuple[dict[str, Chart], str | None]] | None = None
+
+    def on_figures(figs: dict[str, tuple[dict[str, Any], str]]) -> None:
+        nonlocal exported
+        if draw is not None:
+            exported = _in_background(_export_charts, figs, draw, image_format=image_format)
+
     try:
-        context, figs = _context(
+        context = _context(
             store,
             patient_id,
             start=start_d,
             end=end_d,
-            figures_wanted=charts,
+            on_figures=on_figures if charts else None,
             mcid_points=mcid_points,
             mcid_percent=mcid_percent,
             acwr_band=acwr_band,
@@ -1201,17 +1437,49 @@ def _start_context(
             monotony_threshold=monotony_threshold,
             max_rows=max_rows,
         )
-        if session is not None:
-            context.charts, context.chart_problem = _export_charts(figs, session, image_format=image_format)
+        if exported is not None:
+            context.charts, context.chart_problem = exported.result()
     except BaseException:
         if session is not None:
+            if exported is not None:  # let the drawing end before the browser goes
+                with contextlib.suppress(BaseException):
+                    exported.result(timeout=60)
             session.close()
         raise
-    return context, (session.close if session is not None else _nothing)
+    if session is None:
+        return context, _nothing
+    session.close_soon()
+    return context, session.close
 
 
 def _nothing() -> None:
     return None
+
+
+def _analyse(
+    store: Any, patient_id: str, *, start: dt.date | None, end: dt.date | None
+) -> tuple[PatientAnalysis, dict[str, pl.DataFrame]]:
+    """:func:`toolkit.analysis.analyse_patient`, keeping the patient's tables it read (each
+    table is read once per report)."""
+    patients = store.table("patients")
+    if patient_id not in set(patients["patient_id"].to_list()):
+        known = ", ".join(patients["patient_id"].to_list()[:10]) or "none"
+        raise StoreError(f"no patient {patient_id!r} in {store.path} (patients: {known})")
+    tables = {
+        name: store.table(name, patient_id=patient_id)
+        for name in ("sets", "sessions", "pain_entries", "outcome_measures", "uploads", "quarantine")
+    }
+    a = analyse_tables(
+        patient_id,
+        sets=tables["sets"],
+        sessions=tables["sessions"],
+        pain_entries=tables["pain_entries"],
+        outcome_measures=tables["outcome_measures"],
+        patients=patients,
+        start=start,
+        end=end,
+    )
+    return a, tables
 
 
 def _context(
@@ -1220,20 +1488,24 @@ def _context(
     *,
     start: dt.date | None,
     end: dt.date | None,
-    figures_wanted: bool,
+    on_figures: Callable[[dict[str, tuple[dict[str, Any], str]]], None] | None,
     mcid_points: float,
     mcid_percent: float,
     acwr_band: tuple[float, float],
     acwr_high: float,
     monotony_threshold: float,
     max_rows: int,
-) -> tuple[ReportContext, dict[str, tuple[go.Figure, str]]]:
-    a = analyse_patient(store, patient_id, start=start, end=end)
-    uploads = store.table("uploads", patient_id=patient_id)
-    quarantine = store.table("quarantine", patient_id=patient_id)
-    sets = between(store.table("sets", patient_id=patient_id), "local_date", a.start, a.end)
-    measures = between(store.table("outcome_measures", patient_id=patient_id), "local_date", a.start, a.end)
-    pain_entries = between(store.table("pain_entries", patient_id=patient_id), "local_date", a.start, a.end)
+) -> ReportContext:
+    """The report's context; ``on_figures`` (when given) receives the figures as soon as
+    they are built, before the rest is written."""
+    a, tables = _analyse(store, patient_id, start=start, end=end)
+    uploads, quarantine = tables["uploads"], tables["quarantine"]
+    sets = between(tables["sets"], "local_date", a.start, a.end)
+    measures = between(tables["outcome_measures"], "local_date", a.start, a.end)
+    pain_entries = between(tables["pain_entries"], "local_date", a.start, a.end)
+    e1rm = _e1rm(sets)
+    if on_figures is not None:
+        on_figures(_build_figures(a, e1rm, measures))
 
     record = a.patient or {}
     weeks = None
@@ -1254,7 +1526,6 @@ def _context(
         f"{_plural(pain_entries.height, 'pain rating')}, {_plural(measures.height, 'questionnaire score')}"
     )
 
-    e1rm = _e1rm(sets)
     pain = _pain_section(a, mcid_points=mcid_points, mcid_percent=mcid_percent)
     flares, flares_more = _flares(a, pain_entries, max_rows)
     if pain is not None:
@@ -1338,7 +1609,7 @@ def _context(
         assumptions=assumptions,
         file_notes=notes,
     )
-    return context, (_build_figures(a, e1rm, measures) if figures_wanted else {})
+    return context
 
 
 @lru_cache(maxsize=1)
@@ -1375,13 +1646,22 @@ def render_html(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     image_format: str = "svg",
+    keep_browser: bool = True,
 ) -> str:
     """One patient's recovery report as a self-contained HTML page.
 
     One file: CSS inline, charts inline as ``data:`` URIs (SVG by default); nothing is
     loaded from elsewhere. See :func:`build_context` for the parameters.
     """
-    return _render(store, patient_id, start=start, end=end, image_format=image_format, pdf=False)  # type: ignore[return-value]
+    return _render(  # type: ignore[return-value]
+        store,
+        patient_id,
+        start=start,
+        end=end,
+        image_format=image_format,
+        keep_browser=keep_browser,
+        pdf=False,
+    )
 
 
 def pdf_from_html(html: str) -> bytes:
@@ -1397,11 +1677,26 @@ def render_pdf(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str = "svg",
+    image_format: str = "png",
+    keep_browser: bool = True,
 ) -> bytes:
     """One patient's recovery report as PDF bytes (A4), rendered by WeasyPrint from the
-    same HTML as :func:`render_html`."""
-    return _render(store, patient_id, start=start, end=end, image_format=image_format, pdf=True)  # type: ignore[return-value]
+    same HTML as :func:`render_html`.
+
+    Charts are PNG by default (drawn at twice their size: ~230 dpi on the page):
+    WeasyPrint places an image at once but draws an SVG element by element, which
+    took about a third of its time. ``image_format="svg"`` gives vector charts (their
+    labels selectable text). See :func:`build_context` for the parameters.
+    """
+    return _render(  # type: ignore[return-value]
+        store,
+        patient_id,
+        start=start,
+        end=end,
+        image_format=image_format,
+        keep_browser=keep_browser,
+        pdf=True,
+    )
 
 
 def _render(
@@ -1411,12 +1706,15 @@ def _render(
     start: dt.date | str | None,
     end: dt.date | str | None,
     image_format: str,
+    keep_browser: bool,
     pdf: bool,
 ) -> str | bytes:
-    context, finish = _start_context(store, patient_id, start=start, end=end, image_format=image_format)
+    context, finish = _start_context(
+        store, patient_id, start=start, end=end, image_format=image_format, keep_browser=keep_browser
+    )
     try:
         html = html_from_context(context)
-        return pdf_from_html(html) if pdf else html  # while the browser shuts down
+        return pdf_from_html(html) if pdf else html  # while a report-only browser shuts down
     finally:
         finish()
 
@@ -1428,16 +1726,23 @@ def render_report(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str = "svg",
+    image_format: str | None = None,
+    keep_browser: bool = False,
 ) -> Path:
     """Write one patient's report to ``out``; the format follows the extension.
 
+    The one-shot entry point (``recovery report``): by default its browser is its own,
+    shut down before it returns.
+
     Parameters
     ----------
-    store, patient_id, start, end, image_format
-        As :func:`build_context`.
+    store, patient_id, start, end, keep_browser
+        As :func:`build_context` (``keep_browser`` default False here).
     out
         ``*.pdf`` or ``*.html`` (case-insensitive); parent folders are created.
+    image_format
+        ``"svg"`` or ``"png"``; default PNG in a PDF, SVG in HTML (as
+        :func:`render_pdf` and :func:`render_html`).
 
     Returns
     -------
@@ -1455,7 +1760,16 @@ def render_report(
     suffix = path.suffix.lower()
     if suffix not in _FORMATS:
         raise OptionError(f"report file must end in .pdf or .html, got {path.name!r}")
-    data = _render(store, patient_id, start=start, end=end, image_format=image_format, pdf=suffix == ".pdf")
+    pdf = suffix == ".pdf"
+    data = _render(
+        store,
+        patient_id,
+        start=start,
+        end=end,
+        image_format=image_format or ("png" if pdf else "svg"),
+        keep_browser=keep_browser,
+        pdf=pdf,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, bytes):
         path.write_bytes(data)
