@@ -179,6 +179,15 @@ def _patient_view(
     return tkd.patient_view(Store(path), pid, start=start, end=end)
 
 
+# The patient page's charts, built once per view (a resource for the same reason: figures
+# are not copied in and out; st.plotly_chart copies what it sends and never modifies them).
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _patient_figures(
+    path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
+) -> tkd.PatientFigures:
+    return tkd.patient_figures(_patient_view(path, fp, pid, start, end))
+
+
 @st.cache_data(show_spinner="Summarising every patient…", max_entries=8)
 def _cohort(path: str, fp: str) -> pl.DataFrame:
     return tkd.cohort_overview(Store(path))
@@ -214,11 +223,18 @@ def patient_view(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | 
     return _patient_view(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
 
 
+def patient_figures(
+    cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None
+) -> tkd.PatientFigures:
+    """:func:`toolkit.dashboard.patient_figures` of :func:`patient_view` (cached)."""
+    return _patient_figures(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
+
+
 def warm_patient_view(cfg: Settings, pid: str) -> None:
-    """Compute and cache the whole-log :func:`patient_view` of ``pid`` (what the patient page
-    opens on) ahead of time; an error is left for the patient page to show."""
+    """Compute and cache the whole-log :func:`patient_view` of ``pid`` and its charts (what
+    the patient page opens on) ahead of time; an error is left for the patient page to show."""
     with contextlib.suppress(ToolkitError):
-        patient_view(cfg, pid, None, None)
+        patient_figures(cfg, pid, None, None)
 
 
 def load_chart_library() -> None:
@@ -329,6 +345,12 @@ def chosen_patient_view(cfg: Settings, view: View) -> tkd.PatientView:
         st.stop()
 
 
+def chosen_patient_figures(cfg: Settings, view: View) -> tkd.PatientFigures:
+    """:func:`patient_figures` of the sidebar's patient and period (call after
+    :func:`chosen_patient_view`, which shows a toolkit error and stops)."""
+    return patient_figures(cfg, view.patient_id, view.start, view.end)
+
+
 def quarantine_columns() -> list[pl.Expr]:
     """The columns of a quarantine table shown to the user: line, column, reason, severity,
     message and the raw text."""
@@ -423,6 +445,8 @@ __all__ = [
     "Settings",
     "View",
     "check_size",
+    "chosen_patient_figures",
+    "chosen_patient_view",
     "clinic_model",
     "cohort",
     "demo_banner",
@@ -431,6 +455,7 @@ __all__ = [
     "fmt",
     "load_chart_library",
     "login_gate",
+    "patient_figures",
     "patient_link_params",
     "patient_view",
     "patients",

@@ -12,6 +12,7 @@ The other functions are what the pages call beyond :mod:`toolkit.analysis` and
 * :func:`load_demo_if_empty` / :func:`demo_patients` — the synthetic demo cohort on an
   empty store, and which patients of a store came from it;
 * :func:`patient_view` — one patient's analysis plus the frames its figures need;
+  :func:`patient_figures` — the patient page's charts of such a view;
 * :func:`cohort_overview` — one row per patient (baseline → current, MCID, adherence,
   flags, last log);
 * :func:`unmapped_exercises`, :func:`user_catalogue`, :func:`add_exercise_alias` — the
@@ -42,6 +43,8 @@ from toolkit.store import IngestReport, PreparedUpload, Store
 # The analysis (statsmodels, scipy, ruptures) and the demo cohort are imported where they
 # are used: `recovery dashboard` and the upload page start without waiting for them.
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from toolkit.analysis import PatientAnalysis
     from toolkit.ingest import ReadOptions
 
@@ -50,6 +53,7 @@ __all__ = [
     "MAX_UPLOAD_ENV",
     "PASSWORD_ENV",
     "ClinicModel",
+    "PatientFigures",
     "PatientView",
     "UploadPreview",
     "add_exercise_alias",
@@ -60,6 +64,7 @@ __all__ = [
     "demo_patients",
     "load_demo_if_empty",
     "login_mode",
+    "patient_figures",
     "patient_view",
     "preview_uploads",
     "serve",
@@ -404,6 +409,57 @@ def patient_view(
         outcome_measures=_between(measures, start, end),
         first_date=record.get("first_date"),
         last_date=record.get("last_date"),
+    )
+
+
+@dataclass(frozen=True)
+class PatientFigures:
+    """The patient page's charts of one :class:`PatientView` (:mod:`toolkit.report` builders).
+
+    Built once per view and kept beside it in the dashboard's cache: building them is
+    0.1-0.5 s of plotly validation, which the page then no longer does on every visit.
+    A figure is never modified after it is built (Streamlit copies it to send it).
+
+    Attributes
+    ----------
+    pain, load, progression, acwr, flags
+        :func:`toolkit.report.pain_figure`, ``load_figure``, ``progression_figure``,
+        ``acwr_figure`` and ``flags_timeline`` of the view.
+    prom
+        :func:`toolkit.report.prom_figure`, or None without questionnaire scores.
+    """
+
+    pain: go.Figure
+    load: go.Figure
+    progression: go.Figure
+    acwr: go.Figure
+    flags: go.Figure
+    prom: go.Figure | None
+
+
+def patient_figures(view: PatientView) -> PatientFigures:
+    """The charts the patient page shows for ``view``."""
+    from toolkit import report
+
+    a = view.analysis
+    return PatientFigures(
+        pain=report.pain_figure(
+            a.daily_pain,
+            trend=view.trend,
+            outcome=a.pain_outcome,
+            change_points=a.change_points,
+            flares=a.flares,
+            daily_load=a.daily_load,
+        ),
+        load=report.load_figure(a.daily_load, a.weekly_load),
+        progression=report.progression_figure(a.weekly_top_load, a.progression, e1rm=view.e1rm),
+        acwr=report.acwr_figure(a.acwr),
+        flags=report.flags_timeline(a.flags),
+        prom=(
+            report.prom_figure(view.outcome_measures, a.prom_outcomes)
+            if view.outcome_measures.height
+            else None
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from toolkit import report
 cfg = _state.settings()
 view = _state.patient_page(cfg, "Patient {pid}")
 pv = _state.chosen_patient_view(cfg, view)
+figs = _state.chosen_patient_figures(cfg, view)  # built with the view, cached beside it
 a = pv.analysis
 summary = a.to_dict()
 pain, load = summary["pain"], summary["load"]
@@ -50,18 +51,7 @@ for message in a.messages:
     st.caption(f"ℹ️ {message}")
 
 # -- pain ----------------------------------------------------------------------------------
-st.plotly_chart(
-    report.pain_figure(
-        a.daily_pain,
-        trend=pv.trend,
-        outcome=a.pain_outcome,
-        change_points=a.change_points,
-        flares=a.flares,
-        daily_load=a.daily_load,
-    ),
-    theme=None,
-    key="pain_chart",
-)
+st.plotly_chart(figs.pain, theme=None, key="pain_chart")
 st.caption(
     "Dots: daily pain. Line: smoothed trend. Dashed grey: baseline; green band: change smaller than the "
     "MCID. Purple lines: change points (candidate shifts). Red triangles: flares (≥ 2 points above the "
@@ -72,14 +62,10 @@ st.caption(
 st.header("Training")
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(report.load_figure(a.daily_load, a.weekly_load), theme=None, key="load_chart")
+    st.plotly_chart(figs.load, theme=None, key="load_chart")
 with right:
-    st.plotly_chart(
-        report.progression_figure(a.weekly_top_load, a.progression, e1rm=pv.e1rm),
-        theme=None,
-        key="progression_chart",
-    )
-st.plotly_chart(report.acwr_figure(a.acwr), theme=None, key="acwr_chart")
+    st.plotly_chart(figs.progression, theme=None, key="progression_chart")
+st.plotly_chart(figs.acwr, theme=None, key="acwr_chart")
 st.caption(
     f"ACWR variant: {load['acwr_variant'] or '–'}. The 0.8–1.3 band and the 1.5 line are shown for "
     f"orientation only: the ratio is a {report.ACWR_CAVEAT} (Impellizzeri et al. 2020)."
@@ -87,7 +73,7 @@ st.caption(
 
 # -- flags ---------------------------------------------------------------------------------
 st.header("Flags")
-st.plotly_chart(report.flags_timeline(a.flags), theme=None, key="flags_chart")
+st.plotly_chart(figs.flags, theme=None, key="flags_chart")
 if a.flags.height:
     st.dataframe(
         a.flags.select("date", "kind", "detail", "exercise"),
@@ -162,10 +148,10 @@ if isinstance(rest_strength, pl.DataFrame) and rest_strength.height and "sentenc
 
 # -- questionnaires ------------------------------------------------------------------------
 st.header("Questionnaires")
-if pv.outcome_measures.height == 0:
+if figs.prom is None:
     st.caption("No questionnaire scores (ODI, RMDQ, PSFS) in this period: upload them on the Upload page.")
 else:
-    st.plotly_chart(report.prom_figure(pv.outcome_measures, a.prom_outcomes), theme=None, key="prom_chart")
+    st.plotly_chart(figs.prom, theme=None, key="prom_chart")
 if a.prom_outcomes.height:
     st.dataframe(
         a.prom_outcomes.select(
