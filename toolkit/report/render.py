@@ -18,10 +18,12 @@ progress note (SOAP):
 * **Appendix** — quarantined rows, unmapped exercises, assumptions made.
 
 Charts are the dashboard's plotly figures (:mod:`toolkit.report.figures`), exported as
-SVG (PNG on request or as a fallback) in **one** kaleido session per report — one
-headless Chromium, not one per chart. The HTML is self-contained (images inline as data
-URIs, CSS inline); the PDF is WeasyPrint's rendering of that same HTML, fetching nothing
-but ``data:`` URLs. Every piece of user text is escaped by Jinja2's autoescaping.
+SVG (PNG on request or as a fallback) by kaleido in **one** headless Chromium, not one
+per chart: by default the one kept alive across the reports of a process (the
+dashboard's; started by the first report, shut down when idle and at exit), or with
+``keep_browser=False`` (``render_report``, the CLI) one of this report only. The HTML
+is self-contained (images inline as data URIs, CSS inline); the PDF is WeasyPrint's
+rendering of that same HTML, fetching nothing but ``data:`` URLs. Every piece of user text is escaped by Jinja2's autoescaping.
 
 Examples
 --------
@@ -1677,16 +1679,16 @@ def render_pdf(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str = "png",
+    image_format: str = "svg",
     keep_browser: bool = True,
 ) -> bytes:
     """One patient's recovery report as PDF bytes (A4), rendered by WeasyPrint from the
     same HTML as :func:`render_html`.
 
-    Charts are PNG by default (drawn at twice their size: ~230 dpi on the page):
-    WeasyPrint places an image at once but draws an SVG element by element, which
-    took about a third of its time. ``image_format="svg"`` gives vector charts (their
-    labels selectable text). See :func:`build_context` for the parameters.
+    Charts are SVG by default: vector, their labels text in the PDF. PNG charts
+    (``image_format="png"``) spare WeasyPrint drawing the SVG element by element
+    (~0.4 s of CPU) but cost Chromium and the PNG's re-encoding about as much, and make
+    the PDF three times larger. See :func:`build_context` for the parameters.
     """
     return _render(  # type: ignore[return-value]
         store,
@@ -1726,7 +1728,7 @@ def render_report(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str | None = None,
+    image_format: str = "svg",
     keep_browser: bool = False,
 ) -> Path:
     """Write one patient's report to ``out``; the format follows the extension.
@@ -1736,13 +1738,10 @@ def render_report(
 
     Parameters
     ----------
-    store, patient_id, start, end, keep_browser
+    store, patient_id, start, end, image_format, keep_browser
         As :func:`build_context` (``keep_browser`` default False here).
     out
         ``*.pdf`` or ``*.html`` (case-insensitive); parent folders are created.
-    image_format
-        ``"svg"`` or ``"png"``; default PNG in a PDF, SVG in HTML (as
-        :func:`render_pdf` and :func:`render_html`).
 
     Returns
     -------
@@ -1766,7 +1765,7 @@ def render_report(
         patient_id,
         start=start,
         end=end,
-        image_format=image_format or ("png" if pdf else "svg"),
+        image_format=image_format,
         keep_browser=keep_browser,
         pdf=pdf,
     )
