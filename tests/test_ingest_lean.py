@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,75 @@ def test_numbers_drop_one_leading_plus_as_before() -> None:
     regex = pl.col("v").str.strip_chars().str.replace_all(r"^\+", "").cast(pl.Float64, strict=False)
     assert got == frame.select(regex)["v"].to_list()
     assert got == [1.0, 2.0, 3.0, None, 1000.0, 4.0, -5.0, -6.0, None, None, None, 2.5]
+
+
+def test_number_cells_give_number_s_values_and_failures() -> None:
+    """The CSV fast path (a plain cast of stripped cells, :func:`number` only for what the
+    cast misses) gives exactly :func:`number`'s values, and :func:`unparsed_cell` flags
+    exactly the cells :func:`unparsed` flags."""
+    from toolkit.ingest._parse import number, number_cells, unparsed, unparsed_cell
+
+    cells = [
+        "5",
+        "+5",
+        "++5",
+        "+-2",
+        "-3",
+        "1e3",
+        "2.50",
+        ".5",
+        "5.",
+        "nan",
+        "inf",
+        "-inf",
+        "abc",
+        "+ 4",
+        None,
+        "0",
+    ]
+    frame = pl.DataFrame(
+        {
+            "a": cells,
+            "b": ["1", "2", None, "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"],
+        }
+    )
+    fast = number_cells(frame, {"_a": "a", "_b": "b"})
+    plain = frame.with_columns(number("a").alias("_a"), number("b").alias("_b"))
+    for out, raw in (("_a", "a"), ("_b", "b")):
+        assert fast[out].to_list() == plain[out].to_list() or (
+            fast.select(pl.col(out).eq_missing(plain[out]) | (pl.col(out).is_nan() & plain[out].is_nan()))
+            .to_series()
+            .all()
+        )
+        flagged = fast.select(unparsed_cell(raw, pl.col(out))).to_series().to_list()
+        assert flagged == plain.select(unparsed(raw, pl.col(out))).to_series().to_list()
+    assert fast["_a"][2] == 5.0 and fast["_a"][13] is None  # "++5" as number() reads it; "+ 4" not
+
+
+def test_recovery_ingest_returns_freed_memory_and_skips_the_last_collection(
+    tmp_path: Path, real_dir: Path
+) -> None:
+    """``recovery ingest`` sets polars' allocator to give freed pages back at once (unless
+    the user set it) before polars is imported, and freezes the objects alive at exit."""
+    code = (
+        "import gc, os, sys\n"
+        "from toolkit.cli import main\n"
+        f"sys.argv = ['recovery', 'ingest', {str(real_dir / 'strong_v4_small.csv')!r}, '--patient', 'p',"
+        f" '--store', {str(tmp_path / 's.duckdb')!r}, '--tz', 'UTC']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(os.environ.get('_RJEM_MALLOC_CONF', '').split(',')[-2:], gc.get_freeze_count() > 0)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "['dirty_decay_ms:0', 'muzzy_decay_ms:0'] True", (
+        out.stdout + out.stderr
+    )
+    env["_RJEM_MALLOC_CONF"] = "background_thread:true"
+    (tmp_path / "s.duckdb").unlink()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1].endswith("'background_thread:true'] True"), (
+        out.stdout + out.stderr
+    )

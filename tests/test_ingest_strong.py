@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests._helpers import assert_accounting, read, row
+from tests._helpers import assert_accounting, read, read_data, row
 from tests.conftest import FIXTURES, REAL
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest import strong
@@ -383,3 +383,26 @@ def test_forced_format_names_missing_columns():
     assert info.value.reason == Reason.MISSING_COLUMN
     assert "'Set Order'" in info.value.message
     assert "'Exercise Name'" in info.value.message
+
+
+def test_set_order_nan_infinite_or_too_large_is_quarantined_not_a_crash():
+    """``nan``/``inf`` parse as numbers but are no set's position, and a set order past
+    32 bits does not fit the store's set_index: each row is quarantined with its reason
+    (these used to stop the whole file with an internal error)."""
+    header = "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE"
+    rows = [
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",1,60,5,0,0,,,',
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",nan,60,5,0,0,,,',
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",inf,60,5,0,0,,,',
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",-inf,60,5,0,0,,,',
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",3000000000,60,5,0,0,,,',
+        '2021-01-05 18:00:00,"W",1h,"Squat (Barbell)",2,60,5,0,0,,,',
+    ]
+    result = read_data(("\n".join([header, *rows]) + "\n").encode(), "strong.csv")
+    assert_accounting(result, 6, 2, {"unknown_value": 3, "out_of_range": 1})
+    q = {
+        r["_line"]: (r["reason"], r["column"], r["message"]) for r in result.quarantine.iter_rows(named=True)
+    }
+    assert q[3][:2] == q[4][:2] == q[5][:2] == (Reason.UNKNOWN_VALUE, "Set Order")
+    assert q[6] == (Reason.OUT_OF_RANGE, "Set Order", "set order 3000000000 is too large")
+    assert result.data["set_index"].to_list() == [1, 2]

@@ -247,3 +247,14 @@ def test_release_duckdb_memory_is_harmless(store: Store) -> None:
     release_duckdb_memory()
     release_duckdb_memory()
     assert store.table("sets", patient_id="p1").height == r.rows_accepted
+
+
+def test_recorded_toolkit_version_is_the_installed_package_s() -> None:
+    """Uploads record ``toolkit.__version__`` (no metadata look-up at start-up); it must be
+    the installed package's version."""
+    from importlib.metadata import version
+
+    import toolkit
+    from toolkit.store._duckdb import _version
+
+    assert _version() == toolkit.__version__ == version("recovery-toolkit")

@@ -75,11 +75,12 @@ def md5_hex(keys: pl.Series, lines: pl.Series | None = None) -> pl.Series:
     2, …) and the number is hashed with the key (``key + chr(31) + occurrence``), so
     repeated identical rows get distinct, reproducible keys.
     """
-    if lines is not None:
-        frame = pl.DataFrame({"k": keys, "o": _occurrence(keys, lines)})
-        text = pl.concat_str([pl.col("k"), pl.col("o").cast(pl.String)], separator=_SEP)
-        keys = frame.select(text).to_series().alias(keys.name)
-    return _md5(keys)
+    if lines is None:
+        return _md5(pl.DataFrame({"k": keys}), "md5(k)", keys.name)
+    # The occurrence is appended in DuckDB, as each key is hashed: no second copy of
+    # every key's text.
+    frame = pl.DataFrame({"k": keys, "o": _occurrence(keys, lines)})
+    return _md5(frame, "md5(k || chr(31) || CAST(o AS VARCHAR))", keys.name)
 
 
 def _occurrence(keys: pl.Series, lines: pl.Series) -> pl.Series:
@@ -99,15 +100,16 @@ def _occurrence(keys: pl.Series, lines: pl.Series) -> pl.Series:
     return occ.scatter(frame["i"], frame["o"])
 
 
-def _md5(keys: pl.Series) -> pl.Series:
-    """``md5(key)`` in hex for each key (nulls stay null), in DuckDB, in input order."""
+def _md5(frame: pl.DataFrame, expr: str, name: str) -> pl.Series:
+    """``expr`` (an md5 in hex of ``frame``'s columns; nulls stay null) for each row, in
+    DuckDB, in input order."""
     con = duckdb.connect()
     try:
-        con.register("keys_view", pl.DataFrame({"k": keys}).to_arrow(compat_level=pl.CompatLevel.newest()))
-        out = con.sql("SELECT md5(k) AS h FROM keys_view").pl()
+        con.register("keys_view", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        out = con.sql(f"SELECT {expr} AS h FROM keys_view").pl()
     finally:
         con.close()
-    return out.to_series().alias(keys.name)
+    return out.to_series().alias(name)
 
 
 def _distinct_hashes(data: PolarsData) -> pl.LazyFrame:

@@ -27,9 +27,11 @@ __all__ = [
     "header_key",
     "headers_matching",
     "number",
+    "number_cells",
     "parse_datetime",
     "timestamp_parts",
     "unparsed",
+    "unparsed_cell",
     "weight_unit",
     "zero_as_null",
 ]
@@ -49,6 +51,30 @@ def number(col: str | pl.Expr) -> pl.Expr:
     ``1e3``; null when empty or not a number."""
     expr = pl.col(col) if isinstance(col, str) else col
     return expr.str.strip_chars().str.strip_prefix("+").cast(pl.Float64, strict=False)
+
+
+def number_cells(df: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """:func:`number` of CSV cells, added as columns ``{output: input}``, without
+    stripping every cell again.
+
+    The cells of a :class:`~toolkit.ingest._text.CsvTable` are stripped already and
+    none is empty (those are null), so casting is all :func:`number` would do to most
+    of them; it is done to the few a plain cast does not read (a ``+`` prefix polars
+    rejects, ``++5``), so every value is :func:`number`'s. A cell that does not parse
+    is then simply non-null text with a null number (see :func:`unparsed_cell`).
+    """
+    cast = df.with_columns(pl.col(c).cast(pl.Float64, strict=False).alias(out) for out, c in columns.items())
+    missed = cast.select(
+        (pl.col(c).is_not_null() & pl.col(out).is_null()).any().alias(out) for out, c in columns.items()
+    ).row(0, named=True)
+    redo = [pl.col(c).pipe(number).alias(out) for out, c in columns.items() if missed[out]]
+    return cast.with_columns(redo) if redo else cast
+
+
+def unparsed_cell(raw: str, parsed: pl.Expr) -> pl.Expr:
+    """:func:`unparsed` for a stripped CSV cell (see :func:`number_cells`): it holds text
+    but did not parse."""
+    return pl.col(raw).is_not_null() & parsed.is_null()
 
 
 def zero_as_null(col: str | pl.Expr) -> pl.Expr:

@@ -100,9 +100,10 @@ from toolkit.ingest._parse import (
     SUSPECT_SESSION_S,
     distance_unit,
     duration_seconds,
-    number,
+    number_cells,
     parse_datetime,
     unparsed,
+    unparsed_cell,
     weight_unit,
     zero_as_null,
 )
@@ -145,6 +146,7 @@ _SUFFIX_DISTANCE = re.compile(r"^Distance \((m|meters|metres|km|mi|miles)\)$", r
 _DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
 _SET_TYPES = {"w": "warmup", "d": "drop", "f": "failure"}
 _SEP = "\x1f"
+_MAX_SET_INDEX = 2**31 - 1  # set_index is a 32-bit integer in the store
 
 
 # --------------------------------------------------------------------------- detection
@@ -364,6 +366,15 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     )
     rej = Rejects()
     df = pull_field_count(rej, df, len(table.header))
+    # Every number cell parsed once, here (the rest timer rows' seconds included).
+    numeric = {
+        "weight": ("Weight", cols.get("weight", "Weight")),
+        "reps": ("Reps", "Reps"),
+        "distance": ("Distance", cols.get("distance", "Distance")),
+        "seconds": ("Seconds", "Seconds"),
+        "rpe": ("RPE", "RPE"),
+    }
+    df = number_cells(df, {"_so": "set_order", **{f"_n_{role}": role for role in numeric}})
 
     # --- pseudo rows: Rest Timer and Note, attached to the preceding set ---------------
     df = df.with_columns(pl.col("set_order").str.to_lowercase().alias("_order"))
@@ -402,10 +413,15 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
 
     # --- set order --------------------------------------------------------------------
     offset = 1 if layout == "v0_2016" else 0
-    df = df.with_columns(number("set_order").alias("_so"))
     so_num = pl.col("_so")
     letter = pl.col("_order").is_in(list(_SET_TYPES))
-    bad_order = pl.col("set_order").is_not_null() & ~letter & (so_num.is_null() | (so_num != so_num.round(0)))
+    # NaN and infinity are numbers to the parser but no set's position (and NaN equals
+    # itself in polars' comparisons): unknown values too.
+    bad_order = (
+        pl.col("set_order").is_not_null()
+        & ~letter
+        & (so_num.is_null() | ~so_num.is_finite() | (so_num != so_num.round(0)))
+    )
     df = rej.pull(
         df,
         bad_order,
@@ -419,6 +435,13 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         Reason.OUT_OF_RANGE,
         "Set Order",
         pl.format("set order {} is below the first set", pl.col("set_order")),
+    )
+    df = rej.pull(
+        df,
+        so_num + offset > _MAX_SET_INDEX,
+        Reason.OUT_OF_RANGE,
+        "Set Order",
+        pl.format("set order {} is too large", pl.col("set_order")),
     )
     unnumbered = letter | pl.col("set_order").is_null()
     if df.select(unnumbered.any()).item():
@@ -439,19 +462,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .alias("set_type"),
     )
 
-    # --- numbers (each cell parsed once) ------------------------------------------------
-    numeric = {
-        "weight": ("Weight", cols.get("weight", "Weight")),
-        "reps": ("Reps", "Reps"),
-        "distance": ("Distance", cols.get("distance", "Distance")),
-        "seconds": ("Seconds", "Seconds"),
-        "rpe": ("RPE", "RPE"),
-    }
-    df = df.with_columns(number(role).alias(f"_n_{role}") for role in numeric)
+    # --- numbers (parsed above) -------------------------------------------------------
     for role, (_, column) in numeric.items():
         df = rej.pull(
             df,
-            unparsed(role, pl.col(f"_n_{role}")),
+            unparsed_cell(role, pl.col(f"_n_{role}")),
             Reason.BAD_NUMBER,
             column,
             pl.format("not a number: {}", pl.col(role)),
@@ -544,7 +559,7 @@ def _attach_pseudo_rows(df: pl.DataFrame, rej: Rejects, kind: pl.Expr, key: pl.E
         pl.when(is_set).then(pl.col("_key")).forward_fill().alias("_anchor_key"),
     ).with_columns(
         (~is_set & (pl.col("_anchor_key") == pl.col("_key"))).fill_null(False).alias("_attached"),
-        zero_as_null(number("seconds")).alias("_rest_s"),
+        zero_as_null("_n_seconds").alias("_rest_s"),
     )
     attached = df.filter(pl.col("_attached"))
     rest = (
