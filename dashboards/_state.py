@@ -179,13 +179,15 @@ def _patient_view(
     return tkd.patient_view(Store(path), pid, start=start, end=end)
 
 
-# The patient page's charts, built once per view (a resource for the same reason: figures
-# are not copied in and out; st.plotly_chart copies what it sends and never modifies them).
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _patient_figures(
-    path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
-) -> tkd.PatientFigures:
-    return tkd.patient_figures(_patient_view(path, fp, pid, start, end))
+# The patient page's charts, each built once per view (a resource for the same reason: a
+# figure is not copied in and out; st.plotly_chart copies what it sends and never modifies
+# it). One entry per chart: while the upload page warms them in order, the patient page
+# shows each as soon as it is built.
+@st.cache_resource(show_spinner=False, max_entries=32 * len(tkd.PATIENT_FIGURES))
+def _patient_figure(
+    path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None, name: str
+) -> Any:
+    return tkd.patient_figure(_patient_view(path, fp, pid, start, end), name)
 
 
 @st.cache_data(show_spinner="Summarising every patient…", max_entries=8)
@@ -223,18 +225,18 @@ def patient_view(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | 
     return _patient_view(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
 
 
-def patient_figures(
-    cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None
-) -> tkd.PatientFigures:
-    """:func:`toolkit.dashboard.patient_figures` of :func:`patient_view` (cached)."""
-    return _patient_figures(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
+def patient_figure(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None, name: str) -> Any:
+    """:func:`toolkit.dashboard.patient_figure` of :func:`patient_view` (cached): a plotly
+    figure, or None (``prom`` without questionnaire scores)."""
+    return _patient_figure(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end, name)
 
 
 def warm_patient_view(cfg: Settings, pid: str) -> None:
     """Compute and cache the whole-log :func:`patient_view` of ``pid`` and its charts (what
     the patient page opens on) ahead of time; an error is left for the patient page to show."""
     with contextlib.suppress(ToolkitError):
-        patient_figures(cfg, pid, None, None)
+        for name in tkd.PATIENT_FIGURES:
+            patient_figure(cfg, pid, None, None, name)
 
 
 def load_chart_library() -> None:
@@ -345,10 +347,10 @@ def chosen_patient_view(cfg: Settings, view: View) -> tkd.PatientView:
         st.stop()
 
 
-def chosen_patient_figures(cfg: Settings, view: View) -> tkd.PatientFigures:
-    """:func:`patient_figures` of the sidebar's patient and period (call after
+def chosen_patient_figure(cfg: Settings, view: View, name: str) -> Any:
+    """:func:`patient_figure` ``name`` of the sidebar's patient and period (call after
     :func:`chosen_patient_view`, which shows a toolkit error and stops)."""
-    return patient_figures(cfg, view.patient_id, view.start, view.end)
+    return patient_figure(cfg, view.patient_id, view.start, view.end, name)
 
 
 def quarantine_columns() -> list[pl.Expr]:
@@ -445,7 +447,7 @@ __all__ = [
     "Settings",
     "View",
     "check_size",
-    "chosen_patient_figures",
+    "chosen_patient_figure",
     "chosen_patient_view",
     "clinic_model",
     "cohort",
@@ -455,7 +457,7 @@ __all__ = [
     "fmt",
     "load_chart_library",
     "login_gate",
-    "patient_figures",
+    "patient_figure",
     "patient_link_params",
     "patient_view",
     "patients",

@@ -12,7 +12,7 @@ The other functions are what the pages call beyond :mod:`toolkit.analysis` and
 * :func:`load_demo_if_empty` / :func:`demo_patients` — the synthetic demo cohort on an
   empty store, and which patients of a store came from it;
 * :func:`patient_view` — one patient's analysis plus the frames its figures need;
-  :func:`patient_figures` — the patient page's charts of such a view;
+  :func:`patient_figure` — one of the patient page's charts of such a view;
 * :func:`cohort_overview` — one row per patient (baseline → current, MCID, adherence,
   flags, last log);
 * :func:`unmapped_exercises`, :func:`user_catalogue`, :func:`add_exercise_alias` — the
@@ -52,8 +52,8 @@ __all__ = [
     "LOCAL_HOSTS",
     "MAX_UPLOAD_ENV",
     "PASSWORD_ENV",
+    "PATIENT_FIGURES",
     "ClinicModel",
-    "PatientFigures",
     "PatientView",
     "UploadPreview",
     "add_exercise_alias",
@@ -64,7 +64,7 @@ __all__ = [
     "demo_patients",
     "load_demo_if_empty",
     "login_mode",
-    "patient_figures",
+    "patient_figure",
     "patient_view",
     "preview_uploads",
     "serve",
@@ -412,55 +412,49 @@ def patient_view(
     )
 
 
-@dataclass(frozen=True)
-class PatientFigures:
-    """The patient page's charts of one :class:`PatientView` (:mod:`toolkit.report` builders).
+PATIENT_FIGURES = ("pain", "load", "progression", "acwr", "flags", "prom")
+"""The patient page's charts, in the order the page shows them (:func:`patient_figure`)."""
 
-    Built once per view and kept beside it in the dashboard's cache: building them is
-    0.1-0.5 s of plotly validation, which the page then no longer does on every visit.
-    A figure is never modified after it is built (Streamlit copies it to send it).
 
-    Attributes
-    ----------
-    pain, load, progression, acwr, flags
-        :func:`toolkit.report.pain_figure`, ``load_figure``, ``progression_figure``,
-        ``acwr_figure`` and ``flags_timeline`` of the view.
-    prom
-        :func:`toolkit.report.prom_figure`, or None without questionnaire scores.
+def patient_figure(view: PatientView, name: str) -> go.Figure | None:
+    """One of the patient page's charts of ``view`` (:mod:`toolkit.report` builders).
+
+    ``name`` is one of :data:`PATIENT_FIGURES`: ``pain`` (:func:`toolkit.report.pain_figure`),
+    ``load``, ``progression``, ``acwr``, ``flags`` (``flags_timeline``) or ``prom`` (None
+    without questionnaire scores). One at a time, so a page can show the first chart while
+    the others are still being built (building all of them is 0.2-0.5 s of plotly
+    validation at 50k sets).
+
+    Raises
+    ------
+    OptionError
+        Unknown ``name``.
     """
-
-    pain: go.Figure
-    load: go.Figure
-    progression: go.Figure
-    acwr: go.Figure
-    flags: go.Figure
-    prom: go.Figure | None
-
-
-def patient_figures(view: PatientView) -> PatientFigures:
-    """The charts the patient page shows for ``view``."""
     from toolkit import report
 
     a = view.analysis
-    return PatientFigures(
-        pain=report.pain_figure(
+    if name == "pain":
+        return report.pain_figure(
             a.daily_pain,
             trend=view.trend,
             outcome=a.pain_outcome,
             change_points=a.change_points,
             flares=a.flares,
             daily_load=a.daily_load,
-        ),
-        load=report.load_figure(a.daily_load, a.weekly_load),
-        progression=report.progression_figure(a.weekly_top_load, a.progression, e1rm=view.e1rm),
-        acwr=report.acwr_figure(a.acwr),
-        flags=report.flags_timeline(a.flags),
-        prom=(
-            report.prom_figure(view.outcome_measures, a.prom_outcomes)
-            if view.outcome_measures.height
-            else None
-        ),
-    )
+        )
+    if name == "load":
+        return report.load_figure(a.daily_load, a.weekly_load)
+    if name == "progression":
+        return report.progression_figure(a.weekly_top_load, a.progression, e1rm=view.e1rm)
+    if name == "acwr":
+        return report.acwr_figure(a.acwr)
+    if name == "flags":
+        return report.flags_timeline(a.flags)
+    if name == "prom":
+        if view.outcome_measures.height == 0:
+            return None
+        return report.prom_figure(view.outcome_measures, a.prom_outcomes)
+    raise OptionError(f"no patient figure {name!r}; one of {', '.join(PATIENT_FIGURES)}")
 
 
 _COHORT_SCHEMA: dict[str, Any] = {

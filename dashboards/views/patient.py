@@ -11,7 +11,6 @@ from toolkit import report
 cfg = _state.settings()
 view = _state.patient_page(cfg, "Patient {pid}")
 pv = _state.chosen_patient_view(cfg, view)
-figs = _state.chosen_patient_figures(cfg, view)  # built with the view, cached beside it
 a = pv.analysis
 summary = a.to_dict()
 pain, load = summary["pain"], summary["load"]
@@ -51,7 +50,7 @@ for message in a.messages:
     st.caption(f"ℹ️ {message}")
 
 # -- pain ----------------------------------------------------------------------------------
-st.plotly_chart(figs.pain, theme=None, key="pain_chart")
+st.plotly_chart(_state.chosen_patient_figure(cfg, view, "pain"), theme=None, key="pain_chart")
 st.caption(
     "Dots: daily pain. Line: smoothed trend. Dashed grey: baseline; green band: change smaller than the "
     "MCID. Purple lines: change points (candidate shifts). Red triangles: flares (≥ 2 points above the "
@@ -62,10 +61,12 @@ st.caption(
 st.header("Training")
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figs.load, theme=None, key="load_chart")
+    st.plotly_chart(_state.chosen_patient_figure(cfg, view, "load"), theme=None, key="load_chart")
 with right:
-    st.plotly_chart(figs.progression, theme=None, key="progression_chart")
-st.plotly_chart(figs.acwr, theme=None, key="acwr_chart")
+    st.plotly_chart(
+        _state.chosen_patient_figure(cfg, view, "progression"), theme=None, key="progression_chart"
+    )
+st.plotly_chart(_state.chosen_patient_figure(cfg, view, "acwr"), theme=None, key="acwr_chart")
 st.caption(
     f"ACWR variant: {load['acwr_variant'] or '–'}. The 0.8–1.3 band and the 1.5 line are shown for "
     f"orientation only: the ratio is a {report.ACWR_CAVEAT} (Impellizzeri et al. 2020)."
@@ -73,7 +74,7 @@ st.caption(
 
 # -- flags ---------------------------------------------------------------------------------
 st.header("Flags")
-st.plotly_chart(figs.flags, theme=None, key="flags_chart")
+st.plotly_chart(_state.chosen_patient_figure(cfg, view, "flags"), theme=None, key="flags_chart")
 if a.flags.height:
     st.dataframe(
         a.flags.select("date", "kind", "detail", "exercise"),
@@ -148,10 +149,11 @@ if isinstance(rest_strength, pl.DataFrame) and rest_strength.height and "sentenc
 
 # -- questionnaires ------------------------------------------------------------------------
 st.header("Questionnaires")
-if figs.prom is None:
+prom_chart = _state.chosen_patient_figure(cfg, view, "prom")
+if prom_chart is None:
     st.caption("No questionnaire scores (ODI, RMDQ, PSFS) in this period: upload them on the Upload page.")
 else:
-    st.plotly_chart(figs.prom, theme=None, key="prom_chart")
+    st.plotly_chart(prom_chart, theme=None, key="prom_chart")
 if a.prom_outcomes.height:
     st.dataframe(
         a.prom_outcomes.select(

@@ -110,7 +110,9 @@ def _template() -> go.layout.Template:
     import plotly.io as pio
 
     white = pio.templates["plotly_white"]
-    return go.layout.Template(layout=white.layout, data={"scatter": white.data.scatter, "bar": white.data.bar})
+    return go.layout.Template(
+        layout=white.layout, data={"scatter": white.data.scatter, "bar": white.data.bar}
+    )
 
 
 def _category_margin(labels: Sequence[Any]) -> int:
