@@ -134,17 +134,43 @@ FIRST_CHART_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-pl
 })"""
 
 
+# True when the app has no script run in flight and shows no element left over from an
+# earlier run (Streamlit marks those stale until the run that replaces them ends).
+PAGE_SETTLED = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  return app !== null && app.dataset.testScriptState === 'notRunning'
+    && document.querySelector('[data-stale=true]') === null;
+}"""
+
+
 def open_upload_page(page: Any, base_url: str, patient_id: str) -> None:
     """Open the upload page, type a new patient's id (the page reruns on Enter) and wait
-    until the page has settled: the file input is there and the chart library the page
-    loads in the background (its hidden empty chart) is in — as it is by the time a user
-    has picked a file."""
+    until the page has settled: the rerun of the id is over (the page names the patient, no
+    script run is in flight, nothing stale is shown) and the chart library the page loads
+    in the background (its hidden empty chart) is in — as it is by the time a user has
+    picked a file. Files set while that rerun was still in flight were once lost in CI: the
+    rerun redrew the file input."""
     page.goto(f"{base_url}/upload")
     box = page.get_by_label("New patient id")
     box.fill(patient_id)
     box.press("Enter")
+    page.get_by_text(f"Files are checked for patient {patient_id}.").wait_for()
+    page.wait_for_function(PAGE_SETTLED)
     page.locator("input[type=file]").wait_for(state="attached")
     page.locator(".st-key-chart_library .js-plotly-plot").wait_for(state="attached")
+
+
+# True once a visible element matching the selector holds the text. Checked on every
+# animation frame (wait_for_function(polling="raf")): a locator's wait_for polls with
+# Playwright's backoff (20, 50, 100, 100 ms, then every 500 ms), so a wait of a second or
+# more saw a change up to half a second late, and that lateness was timed as the app's.
+TEXT_SHOWN = """([selector, text]) => Array.from(document.querySelectorAll(selector))
+  .some(e => e.textContent.includes(text) && e.checkVisibility())"""
+
+
+def _wait_shown(page: Any, selector: str, text: str, *, timeout: float | None = None) -> None:
+    """Return within an animation frame of ``text`` being shown in a ``selector`` element."""
+    page.wait_for_function(TEXT_SHOWN, arg=[selector, text], polling="raf", timeout=timeout)
 
 
 def upload_and_open_charts(
@@ -158,32 +184,35 @@ def upload_and_open_charts(
     for each file's dry-run accounting (``rows_read``), press Add, follow the link to the
     patient's charts and wait until the first chart is drawn with data.
 
-    ``lap(stage)`` is called as each stage ends: ``"checked"`` (every accounting shown),
-    ``"added"`` (the link to the charts shown), ``"chart"`` (the first chart drawn).
+    Each wait returns within an animation frame of what it waits for (a user at machine
+    speed); the clicks are Playwright's (it checks that the target is visible, stable and
+    enabled first). ``lap(stage)`` is called as each stage ends: ``"checked"`` (every
+    accounting shown), ``"added"`` (the link to the charts shown), ``"chart"`` (the first
+    chart drawn).
     """
     from playwright.sync_api import TimeoutError as BrowserTimeout
 
     mark = lap or (lambda stage: None)
     page.locator("input[type=file]").set_input_files(files)
     for i, read in enumerate(rows_read):
-        accounting = page.get_by_text(f"Row accounting: {read} read = ").first
+        accounting = f"Row accounting: {read} read = "
         try:
-            accounting.wait_for(timeout=30_000)
+            _wait_shown(page, "[data-testid=stCaptionContainer]", accounting, timeout=30_000)
         except BrowserTimeout:
-            # Seen once in CI: a rerun still in flight replaced the file input just after the
-            # files were set, and the upload was lost. Set them once more (the lost time stays
-            # in the lap: the figure is not flattered).
+            # Seen once in CI, before open_upload_page waited for the page to settle: a rerun
+            # still in flight replaced the file input just after the files were set, and the
+            # upload was lost. Set them once more (the lost time stays in the lap: the figure
+            # is not flattered).
             if i:
                 raise
             page.locator("input[type=file]").set_input_files(files)
-            accounting.wait_for()
+            _wait_shown(page, "[data-testid=stCaptionContainer]", accounting)
     mark("checked")
     page.get_by_role("button", name=f"Add {len(files)} file(s) to {patient_id}").click()
-    link = page.get_by_role("link", name=f"Open {patient_id}'s charts")
-    link.wait_for()
+    _wait_shown(page, "a", f"Open {patient_id}'s charts")
     mark("added")
-    link.click()
-    page.get_by_role("heading", name=f"Patient {patient_id}").wait_for()
+    page.get_by_role("link", name=f"Open {patient_id}'s charts").click()
+    _wait_shown(page, "h1", f"Patient {patient_id}")
     try:
         page.wait_for_function(FIRST_CHART_DRAWN, polling="raf")
     except Exception as exc:  # say what the page shows instead of a bare timeout

@@ -73,7 +73,11 @@ files = st.file_uploader(
     max_upload_size=cfg.max_upload_mb,
     help="Several files at once; CSV, JSON (FHIR), XML (Apple Health) or ZIP exports.",
 )
-st.caption(f"Up to {cfg.max_upload_mb} MB per file.")
+# Says whose files these are once the id is in: the sign that the rerun of typing it is over
+# (files set while that rerun is still in flight can be lost when it redraws the input).
+st.caption(
+    f"Up to {cfg.max_upload_mb} MB per file." + (f" Files are checked for patient **{pid}**." if pid else "")
+)
 if not files:
     st.session_state.pop(K.UPLOAD_PREVIEW, None)  # the files were removed: free what was read of them
     st.stop()
