@@ -112,8 +112,9 @@ def test_records_are_found_the_same_across_block_boundaries(monkeypatch) -> None
     expected = _records_reference(data, ",")
     for block in (1, 2, 3, 5, 7, 64, 1 << 22):
         monkeypatch.setattr(_text, "_BLOCK", block)
-        got = _text._records(data, ",", "f.csv")
+        *got, newlines = _text._records(data, ",", "f.csv")
         assert [a.tolist() for a in got] == [list(x) for x in expected], block
+        assert newlines == data.count(b"\n"), block
     monkeypatch.setattr(_text, "_BLOCK", 3)
     small = _text.parse_csv(data, "f.csv")
     monkeypatch.setattr(_text, "_BLOCK", 1 << 22)

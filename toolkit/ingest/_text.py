@@ -182,7 +182,7 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     if not any(header):
         raise IngestError(file, Reason.MALFORMED, "the first line is not a header row", row=1)
 
-    starts, ends, fields, lines = _records(data, sep, file)
+    starts, ends, fields, lines, newlines = _records(data, sep, file)
     blank = (ends - starts == 0) | (
         (ends - starts == 1)
         & (np.frombuffer(data, np.uint8)[np.minimum(starts, max(len(data) - 1, 0))] == 13)
@@ -225,7 +225,7 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     # can start or end with whitespace (checked on the bytes), only quoted empty cells
     # ("") are left to turn into nulls: no copy of the other columns.
     newline_ends = len(ends) - (1 if len(data) == 0 or data[-1:] != b"\n" else 0)
-    if _cells_may_need_strip(data, sep, quoted_newlines=data.count(b"\n") != newline_ends):
+    if _cells_may_need_strip(data, sep, quoted_newlines=newlines != newline_ends):
         cells = [pl.col(c).str.strip_chars().replace("", None) for c in names]
     else:
         cells = [pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in names if (body[c] == "").any()]
@@ -239,6 +239,14 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     else:
         rows = body.with_columns(*cells, *meta)
     return CsvTable(file, header, sep, rows, blank_lines, data, lines, starts, ends)
+
+
+def _is_edge(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.isin(values, edges)`` for a few byte values, as plain comparisons (faster)."""
+    out = values == edges[0]
+    for edge in edges[1:]:
+        out |= values == edge
+    return out
 
 
 def _cells_may_need_strip(data: bytes, sep: str, *, quoted_newlines: bool) -> bool:
@@ -260,7 +268,7 @@ def _cells_may_need_strip(data: bytes, sep: str, *, quoted_newlines: bool) -> bo
         line_end = (b[ws] == 13) & (after == 10) & (ws + 1 < n)
         ws, after = ws[~line_end], after[~line_end]
         before = b[np.maximum(ws - 1, 0)]
-        at_edge = (ws == 0) | (ws == n - 1) | np.isin(before, edges[:3]) | np.isin(after, edges)
+        at_edge = (ws == 0) | (ws == n - 1) | _is_edge(before, edges[:3]) | _is_edge(after, edges)
         if at_edge.any():
             return True
     return False
@@ -323,15 +331,15 @@ _BLOCK = 1 << 22
 """Bytes scanned at a time when finding records (4 MiB: temporaries stay small and in cache)."""
 
 
-def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Start/end byte offsets, field counts and 1-based start lines of every record
-    (header included).
+    (header included), and how many newlines the data holds in all.
 
     One pass over the bytes in blocks of :data:`_BLOCK`. Only the bytes that shape
     records are looked at — quotes, delimiters and newlines, in file order — so the
     running quote parity (a uint8 running sum wraps at 256 but keeps parity) and the
-    counts of newlines and of delimiters outside quotes are sums over a short array,
-    carried from block to block.
+    count of delimiters outside quotes are sums over a short array, carried from block
+    to block; lines are counted over the newlines alone.
     """
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
@@ -348,23 +356,22 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
         kind = block[at]
         quote = kind == 34
         inside = (np.cumsum(quote, dtype=np.uint8) + inside_at_end) & 1
-        outside = (inside == 0) & ~quote
-        newline = kind == 10
-        end = newline & outside
-        ends = at[end]
-        ends_parts.append(ends + lo)
-        # Newlines, and delimiters outside quotes, up to and including each record end.
-        newlines = np.cumsum(newline, dtype=np.int64)
-        delims = np.cumsum((kind == delimiter) & outside, dtype=np.int64)
-        lines_parts.append(newlines[end] + newlines_before)
-        delims_parts.append(delims[end] + delims_before)
+        outside = inside == 0
+        newline_at = np.flatnonzero(kind == 10)
+        end = outside[newline_at]  # which newlines end a record
+        ends_parts.append(at[newline_at[end]] + lo)
+        # Newlines up to and including each record end (its rank among the newlines),
+        # and delimiters outside quotes up to it (a block holds < 2**31 bytes).
+        lines_parts.append(np.flatnonzero(end) + (newlines_before + 1))
+        delims = np.cumsum((kind == delimiter) & outside, dtype=np.int32)
+        delims_parts.append(delims[newline_at[end]] + delims_before)
         if len(at):
-            newlines_before += int(newlines[-1])
+            newlines_before += len(newline_at)
             delims_before += int(delims[-1])
             inside_at_end = int(inside[-1])
-    ends = np.concatenate(ends_parts) if ends_parts else np.zeros(0, dtype=np.int64)
-    delims_at = np.concatenate(delims_parts) if delims_parts else np.zeros(0, dtype=np.int64)
-    newlines_at = np.concatenate(lines_parts) if lines_parts else np.zeros(0, dtype=np.int64)
+    ends = np.concatenate(ends_parts).astype(np.int64) if ends_parts else np.zeros(0, dtype=np.int64)
+    delims_at = np.concatenate(delims_parts).astype(np.int64) if delims_parts else np.zeros(0, dtype=np.int64)
+    newlines_at = np.concatenate(lines_parts).astype(np.int64) if lines_parts else np.zeros(0, dtype=np.int64)
     if inside_at_end:
         start = int(ends[-1]) + 1 if len(ends) else 0
         raise IngestError(
@@ -382,7 +389,7 @@ def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, 
     # Exclude the '\r' of CRLF from the record's end.
     cr = (ends > starts) & (b[np.maximum(ends - 1, 0)] == 13)
     ends = ends - cr.astype(ends.dtype)
-    return starts, ends, fields, lines
+    return starts, ends, fields, lines, newlines_before
 
 
 def read_text_file(path: Path) -> bytes:
