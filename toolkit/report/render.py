@@ -1161,9 +1161,13 @@ class _KeptChartSession:
         self._registered = False
 
     def warm(self) -> None:
-        """Start the browser unless it runs (without waiting for it to boot)."""
-        with self._lock:
-            self._current()
+        """Start the browser unless it runs (without waiting for it to boot). Returns at
+        once while another report holds the session: it is running, or being restarted."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._current()
+            finally:
+                self._lock.release()
 
     def _current(self) -> _ChartSession:
         """The running session, replacing a dead (or never started) one. Under the lock."""
