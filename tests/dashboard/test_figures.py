@@ -258,3 +258,26 @@ def test_figure_builders_never_import_streamlit() -> None:
             for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
         }
         assert "streamlit" not in imported, module.__name__
+
+
+def test_figures_have_the_plotly_white_look_and_margins_that_hold_their_labels(spike) -> None:
+    import plotly.io as pio
+
+    a, _ = spike
+    white = pio.templates["plotly_white"]
+    for fig in (load_figure(a.daily_load, a.weekly_load), acwr_figure(a.acwr), pain_figure(None)):
+        template = fig.layout.template
+        # The same look as template="plotly_white" for the traces drawn here (scatter, bar).
+        assert template.layout.to_plotly_json() == white.layout.to_plotly_json()
+        assert template.data.scatter == white.data.scatter and template.data.bar == white.data.bar
+        # Wide enough for y ticks such as "120k" and an axis title on either side: Plotly's
+        # automatic margins then leave them alone (they would redraw the chart to widen them).
+        assert fig.layout.margin.l >= 72 and fig.layout.margin.r >= 72
+    kinds = ["too_fast_progression", "no_rest"]
+    flags = pl.DataFrame(
+        {"date": [dt.date(2025, 1, 6), dt.date(2025, 1, 7)], "kind": kinds, "detail": ["x", "y"]}
+    )
+    fig = flags_timeline(flags)
+    # Category labels ("Too-fast progression", 20 characters) at ~7 px a character.
+    assert fig.layout.margin.l >= 7 * len("Too-fast progression")
+    assert list(fig.layout.yaxis.categoryarray) == ["No rest day", "Too-fast progression"]

@@ -388,6 +388,26 @@ def test_upload_over_the_size_cap_is_refused_with_a_clear_message(store: Store, 
     assert not any(b.label.startswith("Add") for b in at.button)
 
 
+def test_upload_names_the_patient_under_the_file_input_once_chosen(store: Store) -> None:
+    at = _upload_page()
+    assert not any("Files are checked for patient" in c.value for c in at.caption)
+    at.selectbox(key="upload.patient").set_value(NEW_PATIENT).run()
+    at.text_input(key="upload.new_patient").set_value("upload_03").run()
+    _ok(at)
+    # The sign that the rerun of typing the id is over (the browser harness waits for it).
+    assert any("Files are checked for patient **upload_03**." in c.value for c in at.caption)
+
+
+def test_patient_figure_builds_each_chart_of_the_page_by_name(store: Store) -> None:
+    view = tkd.patient_view(store, "spike_01")
+    assert tkd.PATIENT_FIGURES[0] == "pain"  # the page's first chart is warmed first
+    for name in tkd.PATIENT_FIGURES:
+        fig = tkd.patient_figure(view, name)
+        assert fig is None if name == "prom" and view.outcome_measures.height == 0 else fig.data, name
+    with pytest.raises(OptionError, match="no patient figure 'nope'"):
+        tkd.patient_figure(view, "nope")
+
+
 def test_upload_needs_a_patient_before_checking(store: Store) -> None:
     at = _upload_page()
     at.selectbox(key="upload.patient").set_value(NEW_PATIENT).run()
