@@ -258,3 +258,32 @@ def test_recorded_toolkit_version_is_the_installed_package_s() -> None:
     from toolkit.store._duckdb import _version
 
     assert _version() == toolkit.__version__ == version("recovery-toolkit")
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_a_large_upload_commits_into_the_file_without_the_log(
+    store: Store, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    """An upload of at least ``_CHECKPOINT_AT_COMMIT_BYTES`` is checkpointed as it commits
+    (its raw bytes are not written to the write-ahead log first); a small one is logged as
+    before. Either way the setting is DuckDB's default again afterwards and every row is
+    stored; so is a re-process."""
+    import toolkit.store._duckdb as duckdb_store
+
+    monkeypatch.setattr(duckdb_store, "_CHECKPOINT_AT_COMMIT_BYTES", 1 if large else 1 << 40)
+    wal = Path(str(store.path) + ".wal")
+    seen: list[tuple[bool, str]] = []
+    commit = duckdb_store._commit
+
+    def spy(con, size):
+        default = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+        commit(con, size)
+        setting = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+        seen.append((wal.exists() and wal.stat().st_size > 0, setting == default))
+
+    monkeypatch.setattr(duckdb_store, "_commit", spy)
+    (r,) = store.ingest([STRONG_V1], patient_id="p1", options=UTC)
+    store.reprocess("p1")
+    assert seen == [(not large, True), (not large, True)]
+    assert store.table("sets", patient_id="p1").height == r.rows_accepted == 1903
+    assert store.raw_bytes(r.content_sha256) == STRONG_V1.read_bytes()
