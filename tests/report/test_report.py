@@ -576,7 +576,7 @@ def test_report_only_browser_is_shut_down_before_returning(
 
 @pytest.mark.slow
 @needs_chromium
-def test_kept_browser_is_shut_down_at_exit(tmp_path: Path) -> None:
+def test_kept_browser_is_shut_down_at_exit() -> None:
     # A process that drew charts in the kept browser and exits leaves no Chromium behind.
     code = (
         "import sys\n"
@@ -585,7 +585,7 @@ def test_kept_browser_is_shut_down_at_exit(tmp_path: Path) -> None:
         "print(rr._KEPT._session._opened.result().subprocess.pid, flush=True)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-W", "default::ResourceWarning", "-c", code],
         capture_output=True,
         text=True,
         timeout=180,
@@ -594,3 +594,5 @@ def test_kept_browser_is_shut_down_at_exit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     pid = int(done.stdout.split()[-1])
     assert _gone(pid, within_s=10)
+    # Shut down before the temporary directories (its profile, kaleido's page) are removed.
+    assert "ResourceWarning" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -44,6 +44,7 @@ import json
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1176,6 +1177,10 @@ class _KeptChartSession:
                 self._session.close_soon()  # a dead browser's leftovers; nothing waits for them
             self._session = _ChartSession()
             if not self._registered:
+                # atexit runs the last registered first. weakref.finalize's exit hook
+                # removes temporary directories, the browser's profile and kaleido's page
+                # among them: registered first (if it is not yet), it runs after ours.
+                weakref.finalize(self, _nothing)
                 atexit.register(self.close)
                 self._registered = True
         self._last_used = time.monotonic()
