@@ -649,7 +649,9 @@ def _commit(con: duckdb.DuckDBPyConnection, size: int) -> None:
     try:
         con.commit()
     finally:
-        con.execute("RESET checkpoint_threshold")
+        # Never let the reset hide a failed commit's own error.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET checkpoint_threshold")
 
 
 class _Sha256(threading.Thread):
