@@ -37,14 +37,15 @@ from toolkit.store import Store
 CHROMIUM = next(
     (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
-POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
+POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext") and shutil.which("pdfimages")
 
 # Rendering tests start a headless Chromium (one per report) and run WeasyPrint: slow.
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium on PATH: kaleido needs it to draw the report's charts"
 )
 needs_poppler = pytest.mark.skipif(
-    not POPPLER, reason="poppler-utils (pdftoppm, pdftotext) not installed: cannot read the PDF back"
+    not POPPLER,
+    reason="poppler-utils (pdftoppm, pdftotext, pdfimages) not installed: cannot read the PDF back",
 )
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -75,6 +76,17 @@ def pdf_text(pdf: bytes, tmp: Path) -> str:
         ["pdftotext", "-enc", "UTF-8", str(src), "-"], check=True, capture_output=True, timeout=120
     ).stdout.decode("utf-8")
     return " ".join(out.split())
+
+
+def pdf_images(pdf: bytes, tmp: Path) -> list[dict[str, str]]:
+    """The PDF's images as ``pdfimages -list`` lists them (one dict per image or mask)."""
+    src = tmp / "images.pdf"
+    src.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdfimages", "-list", str(src)], check=True, capture_output=True, text=True, timeout=120
+    ).stdout.splitlines()
+    head = out[0].split()
+    return [dict(zip(head, line.split(), strict=False)) for line in out[2:]]
 
 
 def printed_date(d: dt.date) -> str:
@@ -211,6 +223,10 @@ def test_real_fixture_pdf_pages_and_text(real_report: dict) -> None:
     # Data sources with their row counts; the assumed unit is a caveat.
     assert "strong_ios_v1_2020-2021.csv" in text and "1,903" in text
     assert "read as kg" in text
+    # The charts are PNGs drawn at twice their size: ~230 dpi on the page.
+    images = [i for i in pdf_images(pdf, tmp) if i["type"] == "image"]
+    assert len(images) >= 3  # pain, progression, ACWR, flags
+    assert all(int(i["width"]) == 2 * rr._CHART_WIDTH and int(i["x-ppi"]) >= 200 for i in images)
 
 
 @pytest.mark.slow
