@@ -317,8 +317,10 @@ def test_number_cells_give_number_s_values_and_failures() -> None:
 def test_recovery_ingest_returns_freed_memory_and_skips_the_last_collection(
     tmp_path: Path, real_dir: Path
 ) -> None:
-    """``recovery ingest`` sets polars' allocator to give freed pages back at once (unless
-    the user set it) before polars is imported, and freezes the objects alive at exit."""
+    """``recovery ingest`` sets polars' allocator to give freed pages back at once before
+    polars is imported — also when a parent process that imported polars passed polars'
+    own defaults on, but not over a decay the user chose — and freezes the objects alive
+    at exit."""
     code = (
         "import gc, os, sys\n"
         "from toolkit.cli import main\n"
@@ -328,16 +330,22 @@ def test_recovery_ingest_returns_freed_memory_and_skips_the_last_collection(
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "print(os.environ.get('_RJEM_MALLOC_CONF', '').split(',')[-2:], gc.get_freeze_count() > 0)\n"
+        "print(os.environ.get('_RJEM_MALLOC_CONF', '').split(','), gc.get_freeze_count() > 0)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip().splitlines()[-1] == "['dirty_decay_ms:0', 'muzzy_decay_ms:0'] True", (
-        out.stdout + out.stderr
-    )
-    env["_RJEM_MALLOC_CONF"] = "background_thread:true"
-    (tmp_path / "s.duckdb").unlink()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip().splitlines()[-1].endswith("'background_thread:true'] True"), (
-        out.stdout + out.stderr
-    )
+    ours = "'dirty_decay_ms:0', 'muzzy_decay_ms:0'] True"
+    for given, expect_ours in (
+        (None, True),
+        ("dirty_decay_ms:500,muzzy_decay_ms:1000", True),  # inherited from a polars parent
+        ("background_thread:true", True),
+        ("dirty_decay_ms:2000", False),  # the user's choice
+    ):
+        env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+        if given is not None:
+            env["_RJEM_MALLOC_CONF"] = given
+        (tmp_path / "s.duckdb").unlink(missing_ok=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
+        last = out.stdout.strip().splitlines()[-1]
+        assert last.endswith(ours) == expect_ours, (given, last)
+        assert last.endswith("True") and (given is None or given.split(",")[-1] in last), (given, last)

@@ -646,6 +646,7 @@ def _import_pandera_lean() -> None:
 
 _POLARS_ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
 _POLARS_ALLOCATOR_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+_POLARS_DEFAULT_DECAY = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")  # what polars itself sets
 
 
 def _return_freed_memory() -> None:
@@ -660,10 +661,16 @@ def _return_freed_memory() -> None:
     (issue 8: 1M-set ingest peak 880–967 → 805 MiB; CPU time unchanged). polars appends
     ``_RJEM_MALLOC_CONF`` to its own settings when it is first imported (later options
     win), so it is set before that, for the commands that only read files into the
-    store (:data:`_LEAN_COMMANDS`), and never over a value the user set.
+    store (:data:`_LEAN_COMMANDS`), and never over a decay setting the user chose.
     """
-    if set(sys.argv[1:2]) & _LEAN_COMMANDS and "polars" not in sys.modules:
-        os.environ.setdefault(_POLARS_ALLOCATOR_ENV, _POLARS_ALLOCATOR_CONF)
+    if not set(sys.argv[1:2]) & _LEAN_COMMANDS or "polars" in sys.modules:
+        return
+    current = os.environ.get(_POLARS_ALLOCATOR_ENV, "")
+    # A parent Python process that imported polars passes polars' own defaults on: those
+    # are not a choice of the user's. Any other decay setting is, and is kept.
+    chosen = [o for o in current.split(",") if "decay_ms" in o and o not in _POLARS_DEFAULT_DECAY]
+    if not chosen:
+        os.environ[_POLARS_ALLOCATOR_ENV] = ",".join(filter(None, [current, _POLARS_ALLOCATOR_CONF]))
 
 
 def _skip_final_collection() -> None:
