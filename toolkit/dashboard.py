@@ -382,16 +382,16 @@ def patient_view(
     # Each Store read opens the database file (30-100 ms on a busy machine); with one
     # connection held open, DuckDB shares that open database with the reads' connections.
     with store.connect(read_only=True):
-        patients = store.patients()
-        if patient_id not in set(patients["patient_id"].to_list()):
+        every_patient = store.table("patients")
+        if patient_id not in set(every_patient["patient_id"].to_list()):
             raise StoreError(f"no patient {patient_id!r} in this store")
         tables = {
             name: store.table(name, patient_id=patient_id)
             for name in ("sets", "sessions", "pain_entries", "outcome_measures")
         }
-        every_patient = store.table("patients")
-    record = patients.filter(pl.col("patient_id") == patient_id).row(0, named=True)
     sets, measures = tables["sets"], tables["outcome_measures"]
+    # The whole log's period, as Store.patients() gives it: sessions and pain entries.
+    dates = pl.concat([tables["sessions"].select("local_date"), tables["pain_entries"].select("local_date")])
     analysis = analyse_tables(
         patient_id,
         sets=sets,
@@ -407,8 +407,8 @@ def patient_view(
         trend=pn.pain_trend(analysis.daily_pain),
         e1rm=_slim_e1rm(ld.e1rm(_between(sets, start, end))),
         outcome_measures=_between(measures, start, end),
-        first_date=record.get("first_date"),
-        last_date=record.get("last_date"),
+        first_date=dates["local_date"].min(),
+        last_date=dates["local_date"].max(),
     )
 
 
