@@ -236,21 +236,24 @@ def _distinct_names(df: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     The string work on names (catalogue join, regexes) is then done once per distinct
     triple and gathered back by index, not repeated on every set. Distinct triples are
     found through a 64-bit hash of the three columns (seeded hashes of each column,
-    combined: cheaper than hashing a struct of them); every set's triple is then
-    compared with the one its index points to, and a collision (never seen in practice)
-    falls back to an exact join on the strings.
+    combined: cheaper than hashing a struct of them); every set's triple is then checked
+    against the one its index points to by a second, independently seeded 64-bit hash
+    (comparing integers, not gathering and comparing 3 strings per set). A mismatch (a
+    collision of the first hash) falls back to an exact join on the strings; a collision
+    of both hashes at once (odds about 2^-128 per pair of distinct triples) would go
+    unseen.
     """
     cols = list(_NAME_COLUMNS)
-    h = df.select(
-        (pl.col(cols[0]).hash(1) ^ pl.col(cols[1]).hash(2) ^ pl.col(cols[2]).hash(3)).alias("__h")
-    ).to_series()
+
+    def hashed(seed: int) -> pl.Expr:
+        return pl.col(cols[0]).hash(seed) ^ pl.col(cols[1]).hash(seed + 1) ^ pl.col(cols[2]).hash(seed + 2)
+
+    h, h2 = df.select(hashed(1).alias("__h"), hashed(7).alias("__h2"))
     first = h.is_first_distinct()
-    names = df.select(cols).filter(first).with_columns(h.filter(first)).sort("__h")
+    names = df.select(cols).filter(first).with_columns(h.filter(first), h2.filter(first)).sort("__h")
     index = names["__h"].search_sorted(h).rename("__k")
-    same = df.select(
-        pl.all_horizontal(pl.col(c).eq_missing(pl.lit(names[c]).gather(index)) for c in cols).all()
-    ).item()
-    if same is False:  # pragma: no cover - hash collision
+    same = (names["__h2"].gather(index) == h2).all()
+    if not same:  # pragma: no cover - hash collision
         names = df.select(cols).unique(maintain_order=True).with_row_index("__k")
         index = (
             df.select(cols)
