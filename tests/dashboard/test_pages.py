@@ -479,3 +479,45 @@ def test_exercise_alias_goes_to_a_checked_user_catalogue_beside_the_store(tmp_pa
 
     mapped = map_exercises(["Kreuzheben (Langhantel)"], tkd.user_catalogue(store_path))
     assert mapped["exercise"].to_list() == ["Deadlift"]
+
+
+def test_patient_view_started_after_an_upload_is_taken_not_computed_again(store: Store, monkeypatch) -> None:
+    """Add starts the patients list and the patient's whole-log view in the background; the
+    pages' cached loaders take those results. One that failed is computed again in the page,
+    where its error shows."""
+    import importlib
+    import sys
+
+    from toolkit.exceptions import StoreError
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "dashboards"))
+    _state = importlib.import_module("_state")
+    _state.st.cache_data.clear()
+    _state.st.cache_resource.clear()
+    calls: list[str] = []
+    real_view, real_patients = tkd.patient_view, Store.patients
+
+    def view(s: Store, pid: str, **kw):
+        calls.append(f"view {pid} {kw or ''}".strip())
+        return real_view(s, pid, **kw)
+
+    def patients(s: Store):
+        calls.append("patients")
+        return real_patients(s)
+
+    monkeypatch.setattr(_state.tkd, "patient_view", view)
+    monkeypatch.setattr(Store, "patients", patients)
+    cfg = _state.settings()
+    pid = store.patients()["patient_id"][0]
+    calls.clear()
+    _state.start_patient_view(cfg, pid)
+    got = _state.patient_view(cfg, pid, None, None)
+    assert _state.patients(cfg)["patient_id"].to_list() == real_patients(store)["patient_id"].to_list()
+    assert calls == ["patients", f"view {pid}"]  # each once, in the background
+    assert got.analysis.patient_id == pid and _state.patient_view(cfg, pid, None, None) is got
+    # started for a patient who is not there: the page's own call raises the error
+    _state.start_patient_view(cfg, "nobody")
+    with pytest.raises(StoreError, match="no patient 'nobody'"):
+        _state.patient_view(cfg, "nobody", None, None)
+    assert sum(c.startswith("view nobody") for c in calls) == 2  # background, then the page
+    sys.modules.pop("_state", None)
