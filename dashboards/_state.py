@@ -14,8 +14,6 @@ import contextlib
 import datetime as dt
 import hmac
 import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,8 +165,7 @@ def fingerprint(path: Path) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _patients(path: str, fp: str) -> pl.DataFrame:
-    early = _early((path, fp, None))
-    return early if early is not None else Store(path).patients()
+    return Store(path).patients()
 
 
 # A resource, not data: shared as is, never pickled. A patient view holds every frame the
@@ -179,46 +176,7 @@ def _patients(path: str, fp: str) -> pl.DataFrame:
 def _patient_view(
     path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
 ) -> tkd.PatientView:
-    early = _early((path, fp, pid)) if start is None and end is None else None
-    return early if early is not None else tkd.patient_view(Store(path), pid, start=start, end=end)
-
-
-# What the patient page opens on after an upload, started in the background as soon as the
-# upload is stored: the patients list (the sidebar), then the patient's whole-log view, by
-# store path, fingerprint and patient (None: the list). The summary, the link to the charts
-# and the click on it then overlap the analysis, and the cached loaders take the results
-# instead of starting again. Only toolkit code runs in the thread (no Streamlit calls). The
-# charts are built by the page, each sent as soon as it exists (building them here too made
-# the first one wait for all).
-_EARLY: dict[tuple[str, str, str | None], Future[Any]] = {}
-_EARLY_LOCK = threading.Lock()
-_EARLY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patient-view")
-
-
-def _early(key: tuple[str, str, str | None]) -> Any:
-    """What :func:`start_patient_view` computed for this state of the store (waiting for
-    it), or None: none started, or it failed (then computed again where errors show)."""
-    with _EARLY_LOCK:
-        early = _EARLY.pop(key, None)
-    if early is None:
-        return None
-    try:
-        return early.result()
-    except Exception:
-        return None
-
-
-def start_patient_view(cfg: Settings, pid: str) -> None:
-    """Start reading the patients list and analysing ``pid``'s whole log in the background
-    (just after a write); the next :func:`patients` and :func:`patient_view` of it wait for
-    that instead of starting again. What was started for an older state of the store is
-    dropped."""
-    path = str(cfg.store_path)
-    fp = fingerprint(cfg.store_path)
-    with _EARLY_LOCK:
-        _EARLY.clear()
-        _EARLY[(path, fp, None)] = _EARLY_POOL.submit(Store(path).patients)
-        _EARLY[(path, fp, pid)] = _EARLY_POOL.submit(tkd.patient_view, Store(path), pid)
+    return tkd.patient_view(Store(path), pid, start=start, end=end)
 
 
 # The patient page's charts, each built once per view (a resource for the same reason: a

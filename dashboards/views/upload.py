@@ -185,7 +185,6 @@ if st.button(label, type="primary", disabled=not good):
             # What the check read, not the files again; duplicates are counted against the
             # store as it is now (another tab may have added rows since the check).
             reports = store.ingest(good, patient_id=pid, progress=_on_commit)
-            _state.start_patient_view(cfg, pid)  # the charts' analysis, while the page moves on
             bar.progress(1.0, text="Stored")
             status.update(label=f"Added {len(reports)} file(s)", state="complete")
     except ToolkitError as exc:
