@@ -678,7 +678,7 @@ WORK_NOTES: dict[str, str] = {
         "Done: 12 s on the first page → 3.28 s (2026-12-02 morning: no full garbage collection "
         "after every rerun, Plotly.js loaded on the upload page before the upload, the added "
         "patient's analysis warmed while the summary shows, Add writes what the check read, "
-        "sessions axis with at most six ticks) → 2.1–2.4 s (afternoon): fixed margins that "
+        "sessions axis with at most six ticks) → 2.0–2.4 s (afternoon, five full runs): fixed margins that "
         "hold the labels, so Plotly's automatic margins no longer draw each chart twice "
         "(five charts drawn in 312 instead of 674 ms, the first in 47 instead of 122 ms; "
         "automargin kept as a safety net), plotly_white built once as a slim template, each "
