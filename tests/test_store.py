@@ -287,3 +287,15 @@ def test_a_large_upload_commits_into_the_file_without_the_log(
     assert seen == [(not large, True), (not large, True)]
     assert store.table("sets", patient_id="p1").height == r.rows_accepted == 1903
     assert store.raw_bytes(r.content_sha256) == STRONG_V1.read_bytes()
+
+
+def test_connections_draw_no_duckdb_progress_bar_and_use_utc(tmp_path) -> None:
+    """Long queries (a 1M-set ingest) must not draw DuckDB's own bar into the CLI's output."""
+    store = Store(tmp_path / "s.duckdb")
+    with store.connect() as con:
+        got = con.execute(
+            "SELECT current_setting('enable_progress_bar'), current_setting('TimeZone')"
+        ).fetchall()[0]
+    assert got == (False, "UTC")
+    with store.connect(read_only=True) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0] is False

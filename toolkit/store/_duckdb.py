@@ -141,6 +141,10 @@ class Store:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
                 con.execute("SET TimeZone = 'UTC'")
+                # DuckDB draws its own progress bar on the terminal for queries over 2 s,
+                # into the CLI's progress output and the dashboard's log: the commands
+                # report progress themselves.
+                con.execute("SET enable_progress_bar = false")
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
