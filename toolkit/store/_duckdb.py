@@ -143,8 +143,10 @@ class Store:
                 con.execute("SET TimeZone = 'UTC'")
                 # DuckDB draws its own progress bar on the terminal for queries over 2 s,
                 # into the CLI's progress output and the dashboard's log: the commands
-                # report progress themselves.
-                con.execute("SET enable_progress_bar = false")
+                # report progress themselves. Inside Jupyter DuckDB refuses to change the
+                # setting without ipywidgets (its bar there is a widget): left as it is.
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("SET enable_progress_bar = false")
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
