@@ -376,19 +376,11 @@ def patient_view(
     from toolkit.analysis import analyse_tables
     from toolkit.analysis import load as ld
     from toolkit.analysis import pain as pn
+    from toolkit.analysis.summary import patient_tables
 
     if not store.exists():
         raise StoreError(f"no patient {patient_id!r} in this store")
-    # Each Store read opens the database file (30-100 ms on a busy machine); with one
-    # connection held open, DuckDB shares that open database with the reads' connections.
-    with store.connect(read_only=True):
-        every_patient = store.table("patients")
-        if patient_id not in set(every_patient["patient_id"].to_list()):
-            raise StoreError(f"no patient {patient_id!r} in this store")
-        tables = {
-            name: store.table(name, patient_id=patient_id)
-            for name in ("sets", "sessions", "pain_entries", "outcome_measures")
-        }
+    every_patient, tables = patient_tables(store, patient_id)
     sets, measures = tables["sets"], tables["outcome_measures"]
     # The whole log's period, as Store.patients() gives it: sessions and pain entries.
     dates = pl.concat([tables["sessions"].select("local_date"), tables["pain_entries"].select("local_date")])

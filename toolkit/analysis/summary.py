@@ -8,7 +8,9 @@ the dashboard, report and notebooks, and :meth:`PatientAnalysis.to_dict` for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,17 @@ from toolkit.analysis import relations as rl
 from toolkit.analysis._frames import between, first_row, json_number, json_records
 from toolkit.exceptions import OptionError, StoreError
 
-__all__ = ["CohortAnalysis", "PatientAnalysis", "analyse_cohort", "analyse_patient", "analyse_tables"]
+__all__ = [
+    "CohortAnalysis",
+    "PatientAnalysis",
+    "analyse_cohort",
+    "analyse_patient",
+    "analyse_tables",
+    "patient_tables",
+]
+
+_ANALYSED = ("sets", "sessions", "pain_entries", "outcome_measures")
+"""The canonical tables :func:`analyse_tables` reads of a patient."""
 
 _DIGITS = 4
 """Decimals of the numbers in :meth:`PatientAnalysis.to_dict` (the ``--json`` contract)."""
@@ -302,20 +314,28 @@ def analyse_patient(
     OptionError
         ``start`` after ``end``.
     """
-    patients = store.table("patients")
-    if patient_id not in set(patients["patient_id"].to_list()):
-        known = ", ".join(patients["patient_id"].to_list()[:10]) or "none"
-        raise StoreError(f"no patient {patient_id!r} in {store.path} (patients: {known})")
-    return analyse_tables(
-        patient_id,
-        sets=store.table("sets", patient_id=patient_id),
-        sessions=store.table("sessions", patient_id=patient_id),
-        pain_entries=store.table("pain_entries", patient_id=patient_id),
-        outcome_measures=store.table("outcome_measures", patient_id=patient_id),
-        patients=patients,
-        start=start,
-        end=end,
-    )
+    patients, tables = patient_tables(store, patient_id)
+    return analyse_tables(patient_id, **tables, patients=patients, start=start, end=end)  # type: ignore[arg-type]
+
+
+def patient_tables(
+    store: Any, patient_id: str, names: Sequence[str] = _ANALYSED
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """The store's ``patients`` table and ``patient_id``'s rows of the tables ``names``
+    (default: those :func:`analyse_tables` reads), read while one connection holds the
+    database open (each read would otherwise open the file again).
+
+    Raises
+    ------
+    StoreError
+        The patient is not in the store.
+    """
+    with store.connect(read_only=True) if store.exists() else contextlib.nullcontext():
+        patients = store.table("patients")
+        if patient_id not in set(patients["patient_id"].to_list()):
+            known = ", ".join(patients["patient_id"].to_list()[:10]) or "none"
+            raise StoreError(f"no patient {patient_id!r} in {store.path} (patients: {known})")
+        return patients, {name: store.table(name, patient_id=patient_id) for name in names}
 
 
 @dataclass

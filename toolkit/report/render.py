@@ -61,7 +61,8 @@ from markupsafe import Markup
 from toolkit.analysis import PatientAnalysis, analyse_tables
 from toolkit.analysis import load as ld
 from toolkit.analysis._frames import between, first_row
-from toolkit.exceptions import OptionError, Reason, StoreError
+from toolkit.analysis.summary import patient_tables
+from toolkit.exceptions import OptionError, Reason
 from toolkit.report import figures
 from toolkit.units import display_weight_kg
 
@@ -1474,14 +1475,9 @@ def _analyse(
 ) -> tuple[PatientAnalysis, dict[str, pl.DataFrame]]:
     """:func:`toolkit.analysis.analyse_patient`, keeping the patient's tables it read (each
     table is read once per report)."""
-    patients = store.table("patients")
-    if patient_id not in set(patients["patient_id"].to_list()):
-        known = ", ".join(patients["patient_id"].to_list()[:10]) or "none"
-        raise StoreError(f"no patient {patient_id!r} in {store.path} (patients: {known})")
-    tables = {
-        name: store.table(name, patient_id=patient_id)
-        for name in ("sets", "sessions", "pain_entries", "outcome_measures", "uploads", "quarantine")
-    }
+    patients, tables = patient_tables(
+        store, patient_id, ("sets", "sessions", "pain_entries", "outcome_measures", "uploads", "quarantine")
+    )
     a = analyse_tables(
         patient_id,
         sets=tables["sets"],
