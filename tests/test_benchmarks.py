@@ -29,6 +29,9 @@ def test_smoke_run_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> No
     for stage in COHORT_STAGES:
         assert any(stage in n for n in names if n.startswith("cohort")), stage
     assert any("wall time" in n for n in names) and any("peak RSS" in n for n in names)
+    # The measured floor under the ingest target: the baseline's read plus the store write.
+    floor = next(f for f in figures if f.benchmark == "ingest" and "floor" in f.name)
+    assert floor.baseline is not None and floor.target is None, floor
     for f in figures:
         assert f.name in printed
         if f.benchmark == "dashboard":
