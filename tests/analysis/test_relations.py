@@ -16,6 +16,8 @@ import pandas as pd
 import polars as pl
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -529,6 +531,27 @@ def test_vectorised_sentences_equal_the_per_row_wording() -> None:
         else:
             want.append(rl._reverse_sentence(r["driver"], fit, r["significant"]))
     assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lo=st.floats(allow_nan=True, allow_infinity=True, width=64),
+    width=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([0.0, -1.0, 2e-4, 2e-3, 0.02, 0.2, 2.0, 20.0, 0.099999, 0.1, 1.0000001]),
+    ),
+    forward=st.booleans(),
+)
+def test_decimals_of_many_rows_equal_the_per_row_rule(lo: float, width: float, forward: bool) -> None:
+    """The vectorised decimals of _tested_sentences are _decimals' row by row, powers of ten,
+    zero, negative and non-finite half-widths included (reverse rows: always 0)."""
+    from toolkit.analysis import relations as rl
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        hi = lo + width
+    got = rl._decimals_of(np.array([lo]), np.array([hi]), np.array([forward]))
+    want = rl._decimals({"ci_low": lo, "ci_high": hi}, 1) if forward else 0
+    assert got.tolist() == [want]
 
 
 # --------------------------------------------------------------------------------------

@@ -518,6 +518,18 @@ def _decimals(fit: dict[str, Any], least: int) -> int:
     return int(min(4, max(least, 1 - math.floor(math.log10(half)))))
 
 
+def _decimals_of(lo: np.ndarray, hi: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """:func:`_decimals` of many rows at once: at least 1 for forward rows, 0 (never more)
+    for reverse rows."""
+    least = np.where(forward, 1, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = (hi - lo) / 2
+        ok = np.isfinite(half) & (half > 0)
+        wanted = 1 - np.floor(np.log10(np.where(ok, half, 1.0)))
+    dec = np.where(ok, np.minimum(4, np.maximum(least, wanted)), least)
+    return np.where(forward, dec, 0).astype(np.int64)
+
+
 def _forward_sentence(
     driver: str, spec: tuple[int, int], fit: dict[str, Any], binary: bool, phrase: str, significant: bool
 ) -> str:
@@ -1416,12 +1428,8 @@ def _tested_sentences(out: pl.DataFrame) -> pl.DataFrame:
     forward = (rows["direction"] == FORWARD).to_list()
     b, lo, hi = (rows[c].to_list() for c in ("effect", "ci_low", "ci_high"))
     specs = [",.0f", ",.1f", ",.2f", ",.3f", ",.4f"]
-    dec = [
-        _decimals({"ci_low": l_, "ci_high": h_}, 1) if f else 0
-        for f, l_, h_ in zip(forward, lo, hi, strict=True)
-    ]
+    dec = _decimals_of(rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy(), np.array(forward)).tolist()
     fb = [format(v, specs[d]) for v, d in zip(b, dec, strict=True)]
-    fabs = [format(abs(v), specs[d]) for v, d in zip(b, dec, strict=True)]
     flo = [format(v, specs[d]) for v, d in zip(lo, dec, strict=True)]
     fhi = [format(v, specs[d]) for v, d in zip(hi, dec, strict=True)]
     fq = [None if v is None else format(v, ".2f") for v in rows["q_value"].to_list()]
@@ -1433,11 +1441,13 @@ def _tested_sentences(out: pl.DataFrame) -> pl.DataFrame:
         )
 
     nums = pl.DataFrame(
-        {"__fb": fb, "__fabs": fabs, "__flo": flo, "__fhi": fhi, "__fq": fq},
-        schema={c: pl.String for c in ("__fb", "__fabs", "__flo", "__fhi", "__fq")},
+        {"__fb": fb, "__flo": flo, "__fhi": fhi, "__fq": fq},
+        schema={c: pl.String for c in ("__fb", "__flo", "__fhi", "__fq")},
     )
     first, last, phrase = pl.col("__first"), pl.col("__last"), pl.col("__phrase")
-    fb_, fabs_, flo_, fhi_, fq_ = num("__fb"), num("__fabs"), num("__flo"), num("__fhi"), pl.col("__fq")
+    fb_, flo_, fhi_, fq_ = num("__fb"), num("__flo"), num("__fhi"), pl.col("__fq")
+    # |b| as format(abs(b)) writes it: rounding is symmetric, so the same text without "-".
+    fabs_ = pl.when(fb_ == "0").then(fb_).otherwise(pl.col("__fb").str.strip_prefix("-"))
     effect, driver, sig = pl.col("effect"), pl.col("driver"), pl.col("significant")
     days = first.cast(pl.String)
     window = first.cast(pl.String) + pl.lit("–") + last.cast(pl.String)
