@@ -3,8 +3,11 @@ a clear refusal (IngestError with a reason) — never a crash, never a lost row.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +45,15 @@ def outcome(data: bytes, name: str = "mutant.csv") -> str:
     assert result.data.height + result.quarantine.height == result.rows_read
     # the normaliser only moves rows from data to quarantine, never drops them
     assert norm.rows.height + norm.quarantine.height == result.data.height
+    # no NaN or infinity gets past a reader: every comparison with NaN is false, so it
+    # would pass every range check into the store
+    for frame in (result.data, norm.rows):
+        floats = [c for c, t in frame.schema.items() if t.is_float()]
+        assert (
+            not frame.select(pl.any_horizontal(~pl.col(c).is_finite() for c in floats).any()).item()
+            if floats
+            else True
+        )
     return "ok"
 
 
@@ -111,3 +123,42 @@ def test_every_genuine_export_reads_with_balanced_accounting() -> None:
 )
 def test_every_hand_made_fixture_is_read_or_clearly_refused(path: Path) -> None:
     outcome(path.read_bytes(), path.name)
+
+
+# One row of a real or hand-made export per app, and the columns of its weight and reps.
+_APP_ROWS = {
+    "strong_v1": (REAL / "strong_ios_v1_2020-2021.csv", "Weight", "Reps"),
+    "strong_v4": (REAL / "strong_v4_small.csv", "Weight", "Reps"),
+    "hevy": (REAL / "hevy_kg_2024-2025.csv", "weight_kg", "reps"),
+    "fitnotes": (FIXTURES / "fitnotes" / "FitNotes_Export_lbs.csv", "Weight (lbs)", "Reps"),
+    "fitbod": (FIXTURES / "fitbod" / "WorkoutExport_kg.csv", "Weight(kg)", "Reps"),
+    "generic": (FIXTURES / "generic" / "generic_kg_header.csv", "weight (kg)", "repetitions"),
+}
+
+
+def _with_cell(path: Path, column: str, value: str) -> bytes:
+    """The header and second data row of ``path`` (a set with weight and reps), with
+    ``column`` set to ``value``, plus the unchanged third row."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    header, first = rows[0], list(rows[2])
+    first[header.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, first, rows[3]])
+    return out.getvalue().encode()
+
+
+@pytest.mark.parametrize("token", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400"])
+@pytest.mark.parametrize("app", ["strong_v1", "strong_v4", "hevy", "fitnotes", "fitbod", "generic"])
+@pytest.mark.parametrize("which", ["weight", "reps"])
+def test_non_finite_numbers_are_quarantined_as_bad_numbers(app: str, which: str, token: str) -> None:
+    """``nan``, ``inf`` and numbers past Float64's range parse as floats, but are no weight
+    and no count: the row is quarantined ``bad_number`` naming the column, never stored."""
+    path, weight, reps = _APP_ROWS[app]
+    column = weight if which == "weight" else reps
+    result, _ = read_bytes(_with_cell(path, column, token), path.name, OPTIONS)
+    assert result.rows_read == 2
+    q = result.quarantine.row(0, named=True)
+    assert (q["reason"], q["column"]) == ("bad_number", column), q
+    assert token in q["message"]
+    assert result.data.height == 1
+    assert outcome(_with_cell(path, column, token), path.name) == "ok"

@@ -52,7 +52,7 @@ class Reason(StrEnum):
     # --- row-level quarantine ----------------------------------------------------------
     FIELD_COUNT = "wrong_field_count"
     BAD_DATE = "bad_date"
-    BAD_NUMBER = "bad_number"
+    BAD_NUMBER = "bad_number"  # not a number, or not a finite one (nan, inf, 1e400)
     MISSING_VALUE = "missing_value"
     OUT_OF_RANGE = "out_of_range"
     UNKNOWN_UNIT = "unknown_unit"

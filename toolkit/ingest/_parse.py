@@ -23,7 +23,6 @@ __all__ = [
     "duration_seconds",
     "english_months",
     "find_column",
-    "finite_number",
     "header_key",
     "headers_matching",
     "number",
@@ -48,9 +47,20 @@ SUSPECT_SESSION_S = 6 * 3600
 
 def number(col: str | pl.Expr) -> pl.Expr:
     """A numeric cell as Float64: strips spaces, accepts ``10``, ``10.0``, `` 2.0``,
-    ``1e3``; null when empty or not a number."""
+    ``1e3``; null when empty or not a number.
+
+    ``nan``, ``inf`` and values past Float64's range (``1e400``) are null too: they are
+    text to the user, not a weight or a count, and a NaN would pass every range check
+    (every comparison with it is false) into the store. With :func:`unparsed` (or
+    :func:`unparsed_cell`) the reader quarantines them as bad numbers.
+    """
     expr = pl.col(col) if isinstance(col, str) else col
-    return expr.str.strip_chars().str.strip_prefix("+").cast(pl.Float64, strict=False)
+    return _finite(expr.str.strip_chars().str.strip_prefix("+").cast(pl.Float64, strict=False))
+
+
+def _finite(value: pl.Expr) -> pl.Expr:
+    """``value`` where it is finite, else null (keeps the expression's name)."""
+    return pl.when(value.is_finite()).then(value)
 
 
 def number_cells(df: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
@@ -63,7 +73,9 @@ def number_cells(df: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     rejects, ``++5``), so every value is :func:`number`'s. A cell that does not parse
     is then simply non-null text with a null number (see :func:`unparsed_cell`).
     """
-    cast = df.with_columns(pl.col(c).cast(pl.Float64, strict=False).alias(out) for out, c in columns.items())
+    cast = df.with_columns(
+        _finite(pl.col(c).cast(pl.Float64, strict=False)).alias(out) for out, c in columns.items()
+    )
     missed = cast.select(
         (pl.col(c).is_not_null() & pl.col(out).is_null()).any().alias(out) for out, c in columns.items()
     ).row(0, named=True)
@@ -537,10 +549,3 @@ def _timestamp_frame(frame: pl.DataFrame) -> pl.DataFrame:
         .alias("ts_utc"),
         pl.when(pl.col("_naive").is_not_null()).then(pl.col("_has_clock")).alias("time_known"),
     )
-
-
-def finite_number(col: str | pl.Expr) -> pl.Expr:
-    """:func:`number`, but ``nan``/``inf`` cells are null too (so :func:`unparsed` flags
-    them as bad numbers instead of letting a NaN through every range check)."""
-    value = number(col)
-    return pl.when(value.is_finite()).then(value)

@@ -63,7 +63,7 @@ from toolkit.ingest._common import (
     resolve_columns,
     select_inputs,
 )
-from toolkit.ingest._parse import clock_time, finite_number, header_key, timestamp_parts
+from toolkit.ingest._parse import clock_time, header_key, number, timestamp_parts
 from toolkit.ingest._text import CsvTable
 from toolkit.ingest.pain_csv import ordinal_nrs, ordinal_rank
 
@@ -203,7 +203,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
 
     # --- severity: suffix word, else the 0–4 rating code
     rating = cols["rating"]
-    code = finite_number(rating) if rating else pl.lit(None, dtype=pl.Float64)
+    code = number(rating) if rating else pl.lit(None, dtype=pl.Float64)
     df = df.with_columns(code.alias("_code"))
     no_word = pl.col("_word").is_null()
     if rating:

@@ -107,9 +107,9 @@ from toolkit.ingest._parse import (
     SUSPECT_SESSION_S,
     distance_unit,
     duration_seconds,
-    finite_number,
     header_key,
     headers_matching,
+    number,
     unparsed,
     weight_unit,
     zero_as_null,
@@ -285,21 +285,21 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     dur_col, dur_label = c["duration"], label["duration"]
     if dur_col and dur_label and _in_minutes(dur_label):
         duration = (
-            pl.when(finite_number(dur_col).is_not_null())
-            .then(finite_number(dur_col) * 60)
+            pl.when(number(dur_col).is_not_null())
+            .then(number(dur_col) * 60)
             .otherwise(duration_seconds(dur_col))
         )
     else:
         duration = duration_seconds(dur_col) if dur_col else pl.lit(None, dtype=pl.Float64)
     date_col, ex_col = IN + "date", IN + "exercise"
     df = with_timestamps(df, date_col).with_columns(
-        finite_number(col("reps")).alias("_reps"),
-        finite_number(col("weight")).alias("_w"),
+        number(col("reps")).alias("_reps"),
+        number(col("weight")).alias("_w"),
         duration.alias("_dur"),
-        finite_number(col("distance")).alias("_d"),
-        finite_number(col("rpe")).alias("_rpe"),
-        finite_number(col("set")).alias("_set"),
-        finite_number(col("sets")).alias("_sets"),
+        number(col("distance")).alias("_d"),
+        number(col("rpe")).alias("_rpe"),
+        number(col("set")).alias("_set"),
+        number(col("sets")).alias("_sets"),
     )
 
     df = pull_empty(rej, df, date_col, label["date"], "the date is empty")

@@ -78,7 +78,7 @@ from toolkit.ingest._common import (
     unused_columns_warning,
     with_timestamps,
 )
-from toolkit.ingest._parse import clock_time, finite_number, header_key, headers_matching, unparsed
+from toolkit.ingest._parse import clock_time, header_key, headers_matching, number, unparsed
 from toolkit.ingest._text import CsvTable
 
 __all__ = [
@@ -394,7 +394,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("_row_scale"))
     df = df.with_columns(
         pl.coalesce(pl.col("_row_scale"), pl.lit(default_scale)).alias("_scale"),
-        finite_number(pain).alias("_num"),
+        number(pain).alias("_num"),
         ordinal_category(pain).alias("_verbal"),
     )
     df = pull_empty(rej, df, pain, pain_header, "the pain value is empty")

@@ -61,7 +61,7 @@ from toolkit.ingest._common import (
     select_inputs,
     with_timestamps,
 )
-from toolkit.ingest._parse import clock_time, finite_number, header_key, headers_matching, unparsed
+from toolkit.ingest._parse import clock_time, header_key, headers_matching, number, unparsed
 from toolkit.ingest._text import CsvTable
 
 __all__ = ["INSTRUMENT_RANGE", "SPEC", "detect", "read"]
@@ -180,7 +180,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     inst_key = pl.col(inst).str.to_lowercase().str.replace_all(r"[^a-z0-9%]", "")
     df = df.with_columns(
         inst_key.replace_strict(_INSTRUMENTS, default=None, return_dtype=pl.String).alias("instrument"),
-        finite_number(pl.col(score).str.replace(r"\s*%$", "")).alias("score"),
+        number(pl.col(score).str.replace(r"\s*%$", "")).alias("score"),
     )
     df = pull_empty(rej, df, inst, label["instrument"], "the instrument is empty")
     df = rej.pull(
