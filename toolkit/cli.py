@@ -645,12 +645,12 @@ def _import_pandera_lean() -> None:
 
 
 _POLARS_ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
-_POLARS_ALLOCATOR_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+_POLARS_ALLOCATOR_CONF = "dirty_decay_ms:300,muzzy_decay_ms:0"
 _POLARS_DEFAULT_DECAY = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")  # what polars itself sets
 
 
 def _return_freed_memory() -> None:
-    """Make polars' allocator give freed pages back to the system at once.
+    """Make polars' allocator give freed pages back to the system soon, and whole.
 
     polars allocates through its own jemalloc, which polars sets to keep freed pages
     for reuse for 0.5 s and then to release them lazily over another second
@@ -658,7 +658,13 @@ def _return_freed_memory() -> None:
     frees large frames one after another (the parsed strings, then each stage's
     temporaries) while DuckDB — another allocator, which cannot reuse those pages —
     writes the rows: the kept pages were most of the process's peak resident size
-    (issue 8: 1M-set ingest peak 880–967 → 805 MiB; CPU time unchanged). polars appends
+    (issue 8: 1M-set ingest peak 880–967 MiB). Released at once (decay 0), the peak fell
+    to ~800 MiB, but every stage then faulted fresh pages in (530k page faults, 1.3–1.8 s
+    of system time). Kept for 0.3 s and then released whole (no lazy ``MADV_FREE``), the
+    pages freed by one parsing stage serve the next: 410–440k faults, 1.0–1.2 s of
+    system time, 3.4–3.5 s instead of 3.6–4.3 s wall, peak 820–840 MiB (issue 8's
+    benchmark, quiet machine, runs alternated; 0.1 s: no faster, 0.5 s: 870–895 MiB,
+    1 s: ~1,000 MiB). polars appends
     ``_RJEM_MALLOC_CONF`` to its own settings when it is first imported (later options
     win), so it is set before that, for the commands that only read files into the
     store (:data:`_LEAN_COMMANDS`), and never over a decay setting the user chose.
