@@ -22,6 +22,7 @@ One code path for every reader:
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 
 import duckdb
@@ -103,13 +104,20 @@ def _occurrence(keys: pl.Series, lines: pl.Series) -> pl.Series:
 def _md5(frame: pl.DataFrame, expr: str, name: str) -> pl.Series:
     """``expr`` (an md5 in hex of ``frame``'s columns; nulls stay null) for each row, in
     DuckDB, in input order."""
-    con = duckdb.connect()
+    con = _hasher(os.getpid()).cursor()  # a connection of its own: safe in any thread
     try:
-        con.register("keys_view", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-        out = con.sql(f"SELECT {expr} AS h FROM keys_view").pl()
+        keys = con.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        out = keys.query("keys_view", f"SELECT {expr} AS h FROM keys_view").pl()
     finally:
         con.close()
     return out.to_series().alias(name)
+
+
+@functools.cache
+def _hasher(pid: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB kept for the keys' md5 (per process: ``pid``, so a forked child
+    never uses its parent's). Opening one costs 20–30 ms, twice per workout file."""
+    return duckdb.connect()
 
 
 def _distinct_hashes(data: PolarsData) -> pl.LazyFrame:
