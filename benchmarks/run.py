@@ -39,8 +39,8 @@ cohort
     loads, days, daily pain and flags of the earlier stages, as
     :func:`toolkit.analysis.summary.analyse_cohort` passes what it has computed). The baseline is a hand-written single-pass polars
     ``group_by`` computing the same daily features (sessions, sets, volume per
-    patient-day); the ≤ 3× target applies to the daily-features stage, ≤ 60 s to the
-    sum of the stages.
+    patient-day); the ≤ 3× target applies to the daily-features stage (both the best of
+    3 runs; the sum keeps the stage's first run), ≤ 60 s to the sum of the stages.
 report
     Warm PDF render of demo patient ``spike_01`` (the logic of
     ``benchmarks/bench_report.py``): one cold render, then the median of 3 warm ones
@@ -474,12 +474,21 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
 
     # As :func:`toolkit.analysis.summary.analyse_tables` does: the session loads are
     # computed once (inside the daily-features stage) and passed on to the later stages.
-    session_load, daily = stage(
-        "daily features",
-        lambda: (
-            sl := ld.session_load(sets, sessions, bodyweight_kg=bodyweight),
-            ld.daily_load(None, None, session_load=sl),
-        ),
+    def daily_features() -> tuple[pl.DataFrame, pl.DataFrame]:
+        sl = ld.session_load(sets, sessions, bodyweight_kg=bodyweight)
+        return sl, ld.daily_load(None, None, session_load=sl)
+
+    session_load, daily = stage("daily features", daily_features)
+    # Against the baseline's best of 3, the stage's best of 3 (the end-to-end sum keeps
+    # its first run, the one the later stages follow).
+    repeats = [stages["daily features"]]
+    for _ in range(2):
+        t = time.perf_counter()
+        daily_features()
+        repeats.append(time.perf_counter() - t)
+    daily_best = min(repeats)
+    print(
+        f"  {'daily features (best of 3)':<28} {daily_best:8.2f} s   ({', '.join(f'{r:.2f}' for r in repeats)})"
     )
     daily_pain, _ = stage(
         "pain outcomes",
@@ -531,12 +540,13 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
         Figure(
             "cohort",
             f"{label}: daily features (load.daily_load)",
-            stages["daily features"],
+            daily_best,
             "s",
             3,
             "ratio",
             baseline,
-            "baseline: single-pass polars group_by (sessions, sets, volume per patient-day)",
+            "baseline: single-pass polars group_by (sessions, sets, volume per patient-day); "
+            f"both best of 3 (stage: {', '.join(f'{r:.2f}' for r in repeats)} s)",
         ),
         Figure("cohort", f"{label}: pain outcomes", stages["pain outcomes"], "s"),
         Figure("cohort", f"{label}: flags", stages["flags"], "s"),
