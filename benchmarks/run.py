@@ -59,7 +59,7 @@ dashboard
     uploaded data (a visible chart div whose traces have points, with SVG marks drawn).
     In between, what a user does, at machine speed: wait for the dry-run accounting, click
     Add, wait for the link to the charts, click it. One warm-up run (imports, first
-    analysis), then the median of 5 (``--smoke``: 2); each run prints its stages (check,
+    analysis), then the median of 9 (``--smoke``: 2); each run prints its stages (check,
     add, charts). Without Chromium or Playwright the figure says "not measured: <why>".
 """
 
@@ -627,11 +627,11 @@ def _dashboard_upload(browser: Any, url: str, export: Path, pid: str, n_sets: in
 
 def bench_dashboard(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
     """Upload → first chart in headless Chromium (``benchmarks/_browser.py``, shared with the
-    end-to-end test): one warm-up, then the median of 5 runs (``--smoke``: 2), each a new
+    end-to-end test): one warm-up, then the median of 9 runs (``--smoke``: 2), each a new
     patient id in a new browser context on one running ``recovery dashboard``."""
     from benchmarks import _browser
 
-    n_sets, runs = (2_000, 2) if smoke else (50_000, 5)
+    n_sets, runs = (2_000, 2) if smoke else (50_000, 9)
     name = f"dashboard: upload of a {n_sets:,}-set export → first chart (browser)"
     why = _browser.unavailable()
     if why is not None:
