@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         # Where a warm render spends its time (one more render, in stages). The charts
         # are drawn while the rest of the context is written: "context" includes them.
         t = time.perf_counter()
-        context = rr.build_context(store, args.patient, image_format="png")  # as render_pdf
+        context = rr.build_context(store, args.patient)  # SVG charts, as render_pdf
         t_context = time.perf_counter() - t
         t = time.perf_counter()
         html = rr.html_from_context(context)

@@ -223,8 +223,12 @@ def test_real_fixture_pdf_pages_and_text(real_report: dict) -> None:
     # Data sources with their row counts; the assumed unit is a caveat.
     assert "strong_ios_v1_2020-2021.csv" in text and "1,903" in text
     assert "read as kg" in text
-    # The charts are PNGs drawn at twice their size: ~230 dpi on the page.
-    images = [i for i in pdf_images(pdf, tmp) if i["type"] == "image"]
+    # The charts are vector: no picture in the PDF, their axis titles are text in it.
+    assert [i for i in pdf_images(pdf, tmp) if i["type"] == "image"] == []
+    assert "pain (NRS 0–10)" in text and "acute : chronic" in text
+    # On request, pictures drawn at twice their size: ~230 dpi on the page.
+    png = render_pdf(real_report["store"], "strong_v1_real", image_format="png")
+    images = [i for i in pdf_images(png, tmp) if i["type"] == "image"]
     assert len(images) >= 3  # pain, progression, ACWR, flags
     assert all(int(i["width"]) == 2 * rr._CHART_WIDTH and int(i["x-ppi"]) >= 200 for i in images)
 

@@ -21,8 +21,8 @@ Charts are the dashboard's plotly figures (:mod:`toolkit.report.figures`), drawn
 kaleido in **one** headless Chromium, not one per chart: by default the one kept alive
 across the reports of a process (the dashboard's; started by the first report, shut
 down when idle and at exit), or with ``keep_browser=False`` (``render_report``, the CLI)
-one of this report only. They are SVG in the HTML and PNG at twice their size in the
-PDF (either on request; PNG also replaces a failed SVG). The HTML is self-contained
+one of this report only. They are SVG, vector in the HTML and the PDF alike (PNG at
+twice their size on request; PNG also replaces a failed SVG). The HTML is self-contained
 (images inline as data URIs, CSS inline); the PDF is WeasyPrint's rendering of that
 HTML, fetching nothing but ``data:`` URLs. Every piece of user text is escaped by
 Jinja2's autoescaping.
@@ -1686,18 +1686,17 @@ def render_pdf(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str = "png",
+    image_format: str = "svg",
     keep_browser: bool = True,
 ) -> bytes:
     """One patient's recovery report as PDF bytes (A4), rendered by WeasyPrint from the
     same HTML as :func:`render_html`.
 
-    Charts are PNG by default, drawn at twice their size (~230 dpi on the page):
-    WeasyPrint draws an SVG element by element (~0.45 s of CPU for a report's charts),
-    a PNG it only re-encodes, while Chromium, a separate process, spends ~0.15 s more
-    on PNGs. The price: chart labels are pixels, not text, and the PDF is about three
-    times larger (~350 KB). ``image_format="svg"`` gives vector charts. See
-    :func:`build_context` for the parameters.
+    Charts are vector (SVG) by default: sharp when printed or zoomed, their labels text
+    that can be searched and copied, the PDF ~120 KB. ``image_format="png"`` embeds them
+    as pictures drawn at twice their size (~230 dpi on the page, the PDF ~350 KB); with
+    the browser kept alive both take about the same time (1.1–1.3 s for a demo patient,
+    issue 8). See :func:`build_context` for the parameters.
     """
     return _render(  # type: ignore[return-value]
         store,
@@ -1737,7 +1736,7 @@ def render_report(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str | None = None,
+    image_format: str = "svg",
     keep_browser: bool = False,
 ) -> Path:
     """Write one patient's report to ``out``; the format follows the extension.
@@ -1752,8 +1751,7 @@ def render_report(
     out
         ``*.pdf`` or ``*.html`` (case-insensitive); parent folders are created.
     image_format
-        ``"svg"`` or ``"png"``; default as :func:`render_pdf` (PNG) and
-        :func:`render_html` (SVG).
+        ``"svg"`` (default: vector charts) or ``"png"``.
 
     Returns
     -------
@@ -1777,7 +1775,7 @@ def render_report(
         patient_id,
         start=start,
         end=end,
-        image_format=image_format or ("png" if pdf else "svg"),
+        image_format=image_format,
         keep_browser=keep_browser,
         pdf=pdf,
     )
