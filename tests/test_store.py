@@ -88,6 +88,22 @@ def test_patients_are_kept_apart(store: Store) -> None:
     assert frame["sets"].to_list() == [r.rows_accepted, r.rows_accepted]
 
 
+@pytest.mark.parametrize("pid", ["o'brien", "x' OR '1'='1", "p--1; DROP TABLE sets"])
+def test_duplicates_are_found_among_the_patient_s_own_rows_whatever_the_id(store: Store, pid: str) -> None:
+    """The duplicate look-up is limited to the patient's rows (every key hashes the patient
+    id): an id with quotes or SQL in it is a plain value there, its re-upload is all
+    duplicates, and another patient's copy of the same file is all new."""
+    other = store.ingest([STRONG_V1], patient_id="p1", options=UTC)[0]
+    first = store.ingest([STRONG_V1], patient_id=pid, options=UTC)[0]
+    again = store.ingest([STRONG_V1], patient_id=pid, options=UTC)[0]
+    assert first.rows_accepted == other.rows_accepted and first.rows_duplicate == 0
+    assert (again.rows_accepted, again.rows_duplicate) == (0, first.rows_accepted)
+    assert store.table("sets", patient_id=pid).height == first.rows_accepted
+    assert store.table("sets").height == 2 * first.rows_accepted
+    sessions = store.table("sessions")
+    assert sessions.height == 2 * store.table("sessions", patient_id="p1").height
+
+
 def test_a_refused_file_writes_nothing_of_the_whole_command(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(STRONG_V1.read_bytes()[:5000] + b'"unterminated')

@@ -535,12 +535,16 @@ class Store:
         # Queried as a relation, never registered: a view registered inside the
         # transaction keeps its Arrow data (and so the rows) alive until the commit.
         incoming = con.from_arrow(_arrow(rows))
-        # Into an empty table (a new store) nothing can be a duplicate: no need to look.
-        stored = con.execute(f"SELECT EXISTS (SELECT 1 FROM {table_name})").fetchall()[0][0]
+        # Every natural key hashes the patient id, so a duplicate can only be one of this
+        # patient's rows: only those are looked at (a clinic's store holds millions of
+        # other rows), and for a patient with none stored there is nothing to look for.
+        own = f"t.patient_id = {_literal(patient_id)}"
+        stored = con.execute(f"SELECT EXISTS (SELECT 1 FROM {table_name} t WHERE {own})").fetchall()[0][0]
         dup_count = (
             incoming.query(
                 "incoming",
-                f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})",
+                f"SELECT count(*) FROM incoming i WHERE EXISTS "
+                f"(SELECT 1 FROM {table_name} t WHERE {own} AND t.{key} = i.{key})",
             ).fetchall()[0][0]
             if stored
             else 0
@@ -555,7 +559,8 @@ class Store:
         changed = (
             incoming.query(
                 "incoming",
-                f"SELECT count(*) FROM incoming i JOIN {table_name} t ON t.{key} = i.{key} WHERE {differs}",
+                f"SELECT count(*) FROM incoming i JOIN {table_name} t ON {own} AND t.{key} = i.{key} "
+                f"WHERE {differs}",
             ).fetchall()[0][0]
             if dup_count
             else 0
@@ -598,7 +603,7 @@ class Store:
             incoming.query(
                 "incoming",
                 f"INSERT INTO {table_name} SELECT * FROM incoming i WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {table_name} t WHERE t.{key} = i.{key})",
+                f"(SELECT 1 FROM {table_name} t WHERE {own} AND t.{key} = i.{key})",
             )
         else:  # no key of this file is stored yet (counted above): no anti-join needed
             incoming.query("incoming", f"INSERT INTO {table_name} SELECT * FROM incoming")
@@ -608,7 +613,7 @@ class Store:
             con.from_arrow(_arrow(frames.sessions)).query(
                 "incoming",
                 "INSERT INTO sessions SELECT * FROM incoming i WHERE NOT EXISTS "
-                "(SELECT 1 FROM sessions s WHERE s.session_id = i.session_id)",
+                f"(SELECT 1 FROM sessions t WHERE {own} AND t.session_id = i.session_id)",
             )
         if frames.quarantine.height:
             con.from_arrow(_arrow(frames.quarantine)).query(
@@ -836,6 +841,11 @@ def _ensure_patient(con: duckdb.DuckDBPyConnection, patient_id: str) -> None:
         "SELECT ?, now(), now() WHERE NOT EXISTS (SELECT 1 FROM patients WHERE patient_id = ?)",
         [patient_id, patient_id],
     )
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal: quotes doubled (DuckDB reads no backslash escapes)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _check_patient_id(patient_id: str) -> None:
