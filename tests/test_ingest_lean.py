@@ -380,3 +380,24 @@ def test_recovery_ingest_returns_freed_memory_and_skips_the_last_collection(
         last = out.stdout.strip().splitlines()[-1]
         assert last.endswith(ours) == expect_ours, (chosen, last)
         assert last.endswith("True") and (chosen is None or chosen.split(",")[-1] in last), (chosen, last)
+
+
+def test_a_forked_child_of_a_process_that_hashed_keys_exits_cleanly() -> None:
+    """The md5 of keys runs in an in-memory DuckDB kept per process; it is closed before a
+    fork, so a child (a pre-fork server's worker, say) neither inherits a live one — which
+    crashed or hung as the child exited — nor keeps the parent from hashing again."""
+    code = (
+        "import os, sys, polars as pl\n"
+        "from toolkit.ingest._normalise import md5_hex\n"
+        "keys = pl.Series('k', ['a', 'b'])\n"
+        "first = md5_hex(keys).to_list()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    sys.exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "assert md5_hex(keys).to_list() == first\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0", out.stdout + out.stderr

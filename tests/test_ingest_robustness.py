@@ -45,9 +45,9 @@ def outcome(data: bytes, name: str = "mutant.csv") -> str:
     assert result.data.height + result.quarantine.height == result.rows_read
     # the normaliser only moves rows from data to quarantine, never drops them
     assert norm.rows.height + norm.quarantine.height == result.data.height
-    # no NaN or infinity gets past a reader: every comparison with NaN is false, so it
-    # would pass every range check into the store
-    for frame in (result.data, norm.rows):
+    # no NaN or infinity reaches the canonical rows (what the store gets): every
+    # comparison with NaN is false, so it would pass every range check into the store
+    for frame in (norm.rows, norm.sessions if norm.sessions is not None else norm.rows):
         floats = [c for c, t in frame.schema.items() if t.is_float()]
         assert (
             not frame.select(pl.any_horizontal(~pl.col(c).is_finite() for c in floats).any()).item()
@@ -162,3 +162,47 @@ def test_non_finite_numbers_are_quarantined_as_bad_numbers(app: str, which: str,
     assert token in q["message"]
     assert result.data.height == 1
     assert outcome(_with_cell(path, column, token), path.name) == "ok"
+
+
+# Cells read as seconds or metres, per app: (file, column, where a bad value ends up).
+_OTHER_CELLS = {
+    "strong Seconds": (REAL / "strong_ios_v1_2020-2021.csv", "Seconds", "row"),
+    "strong Distance": (REAL / "strong_ios_v1_2020-2021.csv", "Distance", "row"),
+    "strong Duration": (REAL / "strong_ios_v1_2020-2021.csv", "Duration", "session"),
+    "hevy distance_km": (REAL / "hevy_kg_2024-2025.csv", "distance_km", "row"),
+    "fitnotes Time": (FIXTURES / "fitnotes" / "FitNotes_Export_lbs.csv", "Time", "row"),
+    "generic Duration": (FIXTURES / "generic" / "generic_unit_column.csv", "Duration", "row"),
+    "generic Time": (FIXTURES / "generic" / "generic_lbs_header.csv", "Time", "row"),
+    "generic Workout Duration": (
+        FIXTURES / "generic" / "generic_lbs_header.csv",
+        "Workout Duration",
+        "session",
+    ),
+}
+
+
+@pytest.mark.parametrize("token", ["nan", "inf", "-inf", "1e400", "1e306", "-5"])
+@pytest.mark.parametrize("cell", sorted(_OTHER_CELLS))
+def test_durations_and_distances_never_store_a_non_finite_or_negative_value(cell: str, token: str) -> None:
+    """A duration or distance that is not a finite, non-negative length — or one that
+    overflows when converted to seconds or metres (``1e306`` km) — never reaches the
+    rows or the sessions: a set's cell quarantines its row (with a reason), a session's
+    length is kept as text only and said so; the import never stops on it."""
+    path, column, where = _OTHER_CELLS[cell]
+    data = _with_cell(path, column, token)
+    result, _ = read_bytes(data, path.name, OPTIONS)
+    norm = normalise(result, patient_id="p", upload_id="u", tz="Europe/London")
+    assert outcome(data, path.name) == "ok"
+    quarantined = pl.concat([result.quarantine.select("reason"), norm.quarantine.select("reason")])
+    if where == "session":
+        assert result.rows_read == 2 and norm.rows.height == 2 - quarantined.height
+        assert norm.sessions is not None
+        assert norm.sessions.filter(pl.col("duration_s") < 0).height == 0
+        if token != "1e306":  # 1e306 s is a length, just an implausible one (flagged)
+            assert any("duration" in w for w in result.warnings), result.warnings
+    elif token in ("1e306",) and column in ("Seconds", "Time", "Duration"):
+        pass  # a finite number of seconds: stored as it is, or flagged by the reader's range rules
+    elif token == "-5" and column in ("Seconds",):
+        pass  # Strong's rest-timer seconds: its own rules
+    else:
+        assert quarantined.height >= 1, (result.quarantine, norm.quarantine)

@@ -104,6 +104,15 @@ def test_duplicates_are_found_among_the_patient_s_own_rows_whatever_the_id(store
     assert sessions.height == 2 * store.table("sessions", patient_id="p1").height
 
 
+@pytest.mark.parametrize("pid", ["p\x1f1", "p\n1", "p\x001"])
+def test_a_patient_id_with_a_control_character_is_refused(store: Store, pid: str) -> None:
+    """Natural keys join their parts with a control character: an id holding one is
+    refused before anything is read, so two patients' keys can never meet."""
+    with pytest.raises(OptionError, match="must not contain control characters"):
+        store.ingest([STRONG_V1], patient_id=pid, options=UTC)
+    assert not store.exists() or store.table("sets").height == 0
+
+
 def test_a_refused_file_writes_nothing_of_the_whole_command(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(STRONG_V1.read_bytes()[:5000] + b'"unterminated')

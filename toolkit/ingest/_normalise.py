@@ -120,6 +120,17 @@ def _hasher(pid: int) -> duckdb.DuckDBPyConnection:
     return duckdb.connect()
 
 
+def _close_hashers() -> None:
+    """Close the kept DuckDB before a fork: a child that inherited a live one crashed or
+    hung as it exited (the parent opens a new one when it next needs it)."""
+    if _hasher.cache_info().currsize:
+        _hasher(os.getpid()).close()
+    _hasher.cache_clear()
+
+
+os.register_at_fork(before=_close_hashers)
+
+
 def _distinct_hashes(data: PolarsData) -> pl.LazyFrame:
     """True when a column's values are pairwise distinct, shown by their 64-bit hashes
     being distinct (equal values hash equally). Hashing is several times cheaper than
@@ -152,13 +163,41 @@ def _validate(frame: pl.DataFrame, model: type, *, lazy: bool = False) -> pl.Dat
         return model.validate(frame, lazy=lazy)
 
 
+def _pull_non_finite(frame: pl.DataFrame, quarantine: list[pl.DataFrame]) -> pl.DataFrame:
+    """``frame`` without its rows holding NaN or ±inf in a Float column; those rows go to
+    ``quarantine`` (``out_of_range``, naming the first such column)."""
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    if not floats:
+        return frame
+    flags = [(~pl.col(c).is_finite()).fill_null(False) for c in floats]
+    bad = frame.select(pl.any_horizontal(flags).alias("b")).to_series()
+    if not bad.any():
+        return frame
+    first = pl.coalesce(pl.when(f).then(pl.lit(c)) for f, c in zip(flags, floats, strict=True))
+    value = pl.coalesce(
+        pl.when(f).then(pl.col(c).cast(pl.String)) for f, c in zip(flags, floats, strict=True)
+    )
+    quarantine.append(
+        frame.filter(bad).select(
+            pl.col("source_line").alias("_line"),
+            first.alias("column"),
+            pl.lit(Reason.OUT_OF_RANGE.value).alias("reason"),
+            pl.format("value out of range: {} is {}, not a finite number", first, value).alias("message"),
+        )
+    )
+    return frame.filter(~bad)
+
+
 def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) -> pl.DataFrame:
     """Validate ``frame`` against its pandera ``model``; rows failing a value check
     (a range, an allowed set) are moved to ``quarantine`` with reason ``out_of_range``.
 
     A schema-level failure (a missing column, a wrong dtype) is a bug in a reader and
-    raises.
+    raises. Rows with a NaN or an infinity in any number column (a unit conversion that
+    overflowed, say) are quarantined first: every comparison with NaN is false in Python
+    and true-ish in polars' ordering, so no range check would stop them.
     """
+    frame = _pull_non_finite(frame, quarantine)
     try:
         return _validate(frame, model, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -392,12 +431,12 @@ def _workout(
             pl.lit(patient_id).alias("patient_id"),
             pl.lit(source).alias("source_app"),
             pl.lit(tz).alias("tz"),
-            pl.when(pl.col("_dur") > SUSPECT_SESSION_S)
+            pl.when((pl.col("_dur") > SUSPECT_SESSION_S) | (pl.col("_dur") < 0))
             .then(None)
             .otherwise(pl.col("_dur"))
             .alias("duration_s"),
             (
-                (pl.col("_dur") > SUSPECT_SESSION_S).fill_null(False)
+                ((pl.col("_dur") > SUSPECT_SESSION_S) | (pl.col("_dur") < 0)).fill_null(False)
                 | (pl.col("duration_raw").is_not_null() & pl.col("_dur").is_null())
             ).alias("duration_suspect"),
             pl.lit(upload_id).alias("upload_id"),

@@ -143,9 +143,11 @@ _DURATION_TEXT = (
 
 
 def duration_seconds(col: str | pl.Expr) -> pl.Expr:
-    """A duration cell in seconds (Float64); see :func:`_duration_seconds` for the forms."""
+    """A duration cell in seconds (Float64); see :func:`_duration_seconds` for the forms.
+    Null, like an unreadable cell, when not finite (``nan``, ``inf``, ``1e400``, an hour
+    of 400 digits)."""
     expr = pl.col(col) if isinstance(col, str) else col
-    return on_unique(expr, _duration_seconds, pl.Float64())
+    return _finite(on_unique(expr, _duration_seconds, pl.Float64()))
 
 
 def _duration_seconds(col: str | pl.Expr) -> pl.Expr:

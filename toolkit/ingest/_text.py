@@ -329,8 +329,8 @@ def _unique_names(header: list[str]) -> list[str]:
 
 _BLOCK = 1 << 20
 """Bytes scanned at a time when finding records and checking whitespace (1 MiB: the
-temporaries stay in the cache and are reused; 4 MiB blocks made the scan of issue 8's
-82 MB export 3× slower)."""
+temporaries stay in the cache and are reused; with 4 MiB blocks and fresh temporaries
+the scan of issue 8's 82 MB export took 0.21–0.28 s instead of 0.17–0.18 s)."""
 
 
 def _records(data: bytes, sep: str, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:

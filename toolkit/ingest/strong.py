@@ -502,7 +502,9 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     df, d_unit = _distance_units(df, cols, default_distance, rej, warnings, assumptions)
 
     # --- session duration -------------------------------------------------------------
-    df = df.with_columns(duration_seconds("duration").alias("_dur_read"))
+    # A negative duration is no session's length: unreadable, like text.
+    read = duration_seconds("duration")
+    df = df.with_columns(pl.when(read >= 0).then(read).alias("_dur_read"))
     df = df.with_columns(zero_as_null("_dur_read").alias("_dur"))
     unreadable = df.filter(unparsed("duration", pl.col("_dur_read")))
     if unreadable.height:

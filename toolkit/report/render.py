@@ -1736,7 +1736,7 @@ def render_report(
     *,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
-    image_format: str = "svg",
+    image_format: str | None = "svg",
     keep_browser: bool = False,
 ) -> Path:
     """Write one patient's report to ``out``; the format follows the extension.
@@ -1751,7 +1751,7 @@ def render_report(
     out
         ``*.pdf`` or ``*.html`` (case-insensitive); parent folders are created.
     image_format
-        ``"svg"`` (default: vector charts) or ``"png"``.
+        ``"svg"`` (default, also for None: vector charts) or ``"png"``.
 
     Returns
     -------
@@ -1775,7 +1775,7 @@ def render_report(
         patient_id,
         start=start,
         end=end,
-        image_format=image_format,
+        image_format=image_format or "svg",
         keep_browser=keep_browser,
         pdf=pdf,
     )

@@ -851,3 +851,7 @@ def _literal(text: str) -> str:
 def _check_patient_id(patient_id: str) -> None:
     if not patient_id or not patient_id.strip() or len(patient_id) > 100:
         raise OptionError(f"patient id must be 1–100 characters, got {patient_id!r}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in patient_id):
+        # The natural keys join their parts with a control character (unit separator):
+        # an id holding one could make two patients' keys meet.
+        raise OptionError(f"patient id must not contain control characters, got {patient_id!r}")
