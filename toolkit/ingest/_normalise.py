@@ -415,6 +415,8 @@ def _workout(
     )
     if not session_rows["_line"].is_sorted():
         session_rows = session_rows.sort("_line")
+    # No session's length: too long to be training time (a timer left running), or negative.
+    implausible = (pl.col("_dur") > SUSPECT_SESSION_S) | (pl.col("_dur") < 0)
     sessions = (
         session_rows.group_by("session_id", maintain_order=True)
         .agg(
@@ -431,12 +433,9 @@ def _workout(
             pl.lit(patient_id).alias("patient_id"),
             pl.lit(source).alias("source_app"),
             pl.lit(tz).alias("tz"),
-            pl.when((pl.col("_dur") > SUSPECT_SESSION_S) | (pl.col("_dur") < 0))
-            .then(None)
-            .otherwise(pl.col("_dur"))
-            .alias("duration_s"),
+            pl.when(implausible).then(None).otherwise(pl.col("_dur")).alias("duration_s"),
             (
-                ((pl.col("_dur") > SUSPECT_SESSION_S) | (pl.col("_dur") < 0)).fill_null(False)
+                implausible.fill_null(False)
                 | (pl.col("duration_raw").is_not_null() & pl.col("_dur").is_null())
             ).alias("duration_suspect"),
             pl.lit(upload_id).alias("upload_id"),

@@ -397,7 +397,6 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     session_s = (
         duration_seconds(IN + "session_duration") if c["session_duration"] else pl.lit(None, dtype=pl.Float64)
     )
-    session_s = pl.when(session_s >= 0).then(session_s)  # a negative length is unreadable
     df = df.with_columns(
         col("workout").alias("workout_name"),
         pl.when(session_s <= SUSPECT_SESSION_S).then(session_s).alias("session_duration_s"),
