@@ -206,3 +206,14 @@ def test_durations_and_distances_never_store_a_non_finite_or_negative_value(cell
         pass  # Strong's rest-timer seconds: its own rules
     else:
         assert quarantined.height >= 1, (result.quarantine, norm.quarantine)
+
+
+@pytest.mark.parametrize("path", [FIXTURES / "apple" / "export.xml", FIXTURES / "fhir" / "bundle_mixed.json"])
+def test_records_sharing_a_line_are_each_accounted_once(path: Path) -> None:
+    """An XML or JSON export written without line breaks puts several records on one line:
+    a quarantined record is still one quarantine row (found by the fuzzer: a deleted
+    newline made one quarantined Apple Health record count twice)."""
+    flat = b" ".join(line.strip() for line in path.read_bytes().splitlines())
+    assert outcome(flat, path.name) == "ok"
+    result, _ = read_bytes(flat, path.name, OPTIONS)
+    assert result.quarantine.height >= 1  # the fixtures hold records that are refused

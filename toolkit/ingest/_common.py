@@ -444,8 +444,13 @@ def row_units(
 
 def with_raw(quarantine: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """``QUARANTINE_INPUT`` plus the ``raw`` text of each row, from ``frame``'s ``_line``
-    and ``raw`` (JSON and XML readers, whose rows are not lines of a CsvTable)."""
-    joined = quarantine.join(frame.select("_line", "raw"), on="_line", how="left")
+    and ``raw`` (JSON and XML readers, whose rows are not lines of a CsvTable).
+
+    Several records can share a line (an export written without line breaks): the raw
+    text is then the line's first record's, and each quarantined row stays one row.
+    """
+    raw = frame.select("_line", "raw").unique("_line", keep="first", maintain_order=True)
+    joined = quarantine.join(raw, on="_line", how="left", maintain_order="left")
     return joined.select(*QUARANTINE_INPUT, "raw")
 
 
