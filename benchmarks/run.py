@@ -574,7 +574,7 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
 
 def bench_report(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
     from benchmarks.bench_report import TARGET_S, WARM_NOTE, _store
-    from toolkit.report.render import close_chart_browser, render_pdf
+    from toolkit.report.render import render_pdf
 
     patient = "spike_01"
     store = _store(tmp, patient)
@@ -587,7 +587,6 @@ def bench_report(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
         render_pdf(store, patient)
         warm.append(time.perf_counter() - t)
     print(f"  cold {cold:.2f} s; warm {', '.join(f'{w:.2f}' for w in warm)} s", flush=True)
-    close_chart_browser()  # the kept Chromium is this benchmark's: not left to the next one
     return [
         Figure(
             "report",
