@@ -84,6 +84,8 @@ from typing import Any
 
 import polars as pl
 
+from toolkit._polars import format_str
+
 HERE = Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
 RESULTS_JSON = HERE / "results.json"
@@ -405,10 +407,10 @@ def cohort_tables(n_patients: int, days: int) -> dict[str, pl.DataFrame]:
         if session:
             frame = frame.join(session_no, on="session_id", how="left", maintain_order="left")
         out = copy.join(frame, how="cross").filter(pl.col("__c") * n_template + pl.col("__p") < n_patients)
-        new_pid = pl.format("p{}", (pl.col("__c") * n_template + pl.col("__p")).cast(pl.String).str.zfill(5))
+        new_pid = format_str("p{}", (pl.col("__c") * n_template + pl.col("__p")).cast(pl.String).str.zfill(5))
         cols = {"patient_id": new_pid}
         if session:
-            cols["session_id"] = pl.format("{}s{}", new_pid, pl.col("__s"))
+            cols["session_id"] = format_str("{}s{}", new_pid, pl.col("__s"))
         return out.with_columns(**cols).drop("__c", "__p", "__s", strict=False)
 
     out = {

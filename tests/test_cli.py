@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -221,3 +222,33 @@ def test_demo_builds_the_cohort_and_the_genuine_exports(tmp_path: Path) -> None:
     again = _recovery("demo", "--store", str(tmp_path / "demo.duckdb"), "--json")
     reports = [json.loads(line) for line in again.stdout.splitlines()]
     assert reports and all(r["rows_accepted"] == 0 and r["already_ingested"] for r in reports)
+
+
+def test_a_polars_panic_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """pyo3's PanicException is a BaseException: it must not escape as a traceback."""
+    from polars.exceptions import PanicException
+
+    import toolkit.store as store_module
+
+    def panic(*args: object, **kwargs: object) -> None:
+        raise PanicException("assertion failed: i < self.len()")
+
+    monkeypatch.setattr(store_module.Store, "ingest", panic)
+    monkeypatch.delenv("RECOVERY_DEBUG", raising=False)
+    res = runner.invoke(app, ["ingest", str(STRONG_V1), "--patient", "p1", "--store", str(tmp_path / "s.db")])
+    assert res.exit_code == 1
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr
+    assert re.search(r"^recovery: internal error: PanicException: assertion failed", lines[0])
+
+
+def test_ctrl_c_still_interrupts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import toolkit.store as store_module
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_module.Store, "ingest", interrupt)
+    res = runner.invoke(app, ["ingest", str(STRONG_V1), "--patient", "p1", "--store", str(tmp_path / "s.db")])
+    assert res.exit_code != 1 and "internal error" not in res.stderr

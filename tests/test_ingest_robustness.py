@@ -111,6 +111,21 @@ def test_mutated_exports_are_read_or_refused(seed: str, kind: str, pos: float, b
     outcome(_mutate(SEEDS[seed], kind, pos, blob), Path(seed).name)
 
 
+def test_huge_unknown_unit_cell_is_quarantined_not_a_panic() -> None:
+    """Found by the fuzzer: a 200,000-character Weight Unit cell made polars read the
+    file in two chunks, the quarantine filter emptied one, and pl.format panicked on the
+    message (pola-rs/polars#25339). Messages are built by toolkit._polars.format_str."""
+    seed = (FIXTURES / "strong" / "v2a_mixed_units.csv").read_bytes()
+    at = seed.index(b";1;25;lbs;") + len(b";1;25;lb")
+    data = seed[:at] + b"x" * 200_000 + seed[at:]
+    result, _ = read_bytes(data, "v2a_mixed_units.csv", OPTIONS)
+    assert outcome(data, "v2a_mixed_units.csv") == "ok"
+    bad = result.quarantine.filter(pl.col("reason") == "unknown_unit")
+    # line 5 ("stone") is the fixture's own unknown unit
+    assert bad["_line"].to_list() == [3, 5] and bad["column"].to_list() == ["Weight Unit"] * 2
+    assert bad["message"][0].startswith("unknown weight unit 'lbxxx")
+
+
 def test_every_genuine_export_reads_with_balanced_accounting() -> None:
     for path in sorted(REAL.glob("*.csv")):
         assert outcome(path.read_bytes(), path.name) == "ok", path

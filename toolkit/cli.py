@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -67,10 +67,21 @@ def _run(fn: Callable[[], Any]) -> None:
     except typer.Exit:
         raise
     except Exception as exc:
-        if os.environ.get("RECOVERY_DEBUG"):
+        _internal_error(exc)
+    except BaseException as exc:
+        # A panic in polars' Rust code arrives as pyo3's PanicException, which is a
+        # BaseException (matched by name: importing polars here would slow every
+        # command's start-up); KeyboardInterrupt and SystemExit pass on.
+        if type(exc).__name__ != "PanicException":
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc} (set RECOVERY_DEBUG=1 for details)")
-        raise typer.Exit(1) from None
+        _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> NoReturn:
+    if os.environ.get("RECOVERY_DEBUG"):
+        raise exc
+    _err(f"internal error: {type(exc).__name__}: {exc} (set RECOVERY_DEBUG=1 for details)")
+    raise typer.Exit(1) from None
 
 
 def _parse_map(items: list[str] | None) -> dict[str, str]:

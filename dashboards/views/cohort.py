@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from toolkit import report
+from toolkit._polars import format_str
 from toolkit.exceptions import ToolkitError
 
 cfg = _state.settings()
@@ -33,7 +34,7 @@ c3.metric("Patients with flags", table.filter(pl.col("flags") > 0).height)
 
 st.caption("Click a column header to sort; the link opens the patient's page.")
 shown = table.with_columns(
-    pl.format("./?{}={}", pl.lit(_state.QueryParams.PATIENT), pl.col("patient_id")).alias("open")
+    format_str("./?{}={}", pl.lit(_state.QueryParams.PATIENT), pl.col("patient_id")).alias("open")
 ).select(
     "open",
     "baseline",

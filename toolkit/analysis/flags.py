@@ -24,6 +24,7 @@ import datetime as dt
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.analysis._frames import as_polars, require_columns, sorted_by
 
 __all__ = [
@@ -137,7 +138,7 @@ def load_spikes(
         "patient_id",
         "date",
         pl.lit("load_spike").alias("kind"),
-        pl.format(
+        format_str(
             "session load {} {} = {}× the trailing {}-day mean ({} per session)",
             _fmt(pl.col("_top")),
             pl.lit("kg" if load.endswith("_kg") else "AU"),
@@ -174,7 +175,7 @@ def load_spikes(
             "patient_id",
             "date",
             pl.lit("load_spike").alias("kind"),
-            pl.format(
+            format_str(
                 "EWMA acute:chronic load ratio {} ≥ {}", _fmt(pl.col("acwr"), 2), pl.lit(acwr_threshold)
             ).alias("detail"),
             pl.col("acwr").alias("value"),
@@ -255,7 +256,7 @@ def too_fast_progression(
     return _finish(
         runs.with_columns(
             pl.lit("too_fast_progression").alias("kind"),
-            pl.format(
+            format_str(
                 "{} top load rose {} %/week for {} weeks from {} ({} → {} kg); keep rises ≤ {} %/week",
                 pl.col("exercise"),
                 _fmt(pl.col("value")),
@@ -308,7 +309,7 @@ def no_rest(daily: pl.DataFrame, *, max_days: int = 6) -> pl.DataFrame:
     return _finish(
         streaks.with_columns(
             pl.lit("no_rest").alias("kind"),
-            pl.format(
+            format_str(
                 "{} consecutive training days from {} without a rest day",
                 pl.col("value").cast(pl.Int64),
                 pl.col("start").cast(pl.String),
@@ -342,13 +343,13 @@ def pain_flares(flares: pl.DataFrame, *, threshold: float = 2.0) -> pl.DataFrame
         return _empty()
     settle = (
         pl.when(pl.col("days_to_settle").is_not_null())
-        .then(pl.format("settled after {} day(s)", pl.col("days_to_settle").cast(pl.Int64)))
+        .then(format_str("settled after {} day(s)", pl.col("days_to_settle").cast(pl.Int64)))
         .otherwise(pl.lit("not settled within the data"))
     )
     return _finish(
         f.with_columns(
             pl.lit("pain_flare").alias("kind"),
-            pl.format(
+            format_str(
                 "pain {} = {} points above the 7-day median ({}); {}",
                 _fmt(pl.col("pain"), 1),
                 _fmt(pl.col("excess"), 1),

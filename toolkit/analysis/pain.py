@@ -34,6 +34,7 @@ import polars as pl
 import ruptures as rpt
 import statsmodels.api as sm
 
+from toolkit._polars import format_str
 from toolkit.analysis._frames import as_polars, require_columns, sorted_by
 from toolkit.analysis._options import float_option, int_option
 from toolkit.exceptions import OptionError
@@ -808,7 +809,9 @@ def pain_outcome(
         .then(pl.lit("no pain entries"))
         .when(pl.col("n_days") == 0)
         .then(
-            pl.format("no pain entries on or after the anchor date {}", pl.col("anchor_date").cast(pl.String))
+            format_str(
+                "no pain entries on or after the anchor date {}", pl.col("anchor_date").cast(pl.String)
+            )
         )
         .when(~enough)
         .then(pl.lit(f"fewer than {b + c} logged days: baseline and current overlap"))

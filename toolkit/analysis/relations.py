@@ -40,6 +40,7 @@ import statsmodels.api as sm
 from scipy import special, stats
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+from toolkit._polars import format_str
 from toolkit.analysis import _batched_ols as _bo
 from toolkit.analysis import flags as fl
 from toolkit.analysis import load as ld
@@ -1314,20 +1315,20 @@ def _rows(
     reason = (
         pl.when(code == 1)
         .then(
-            pl.format(
+            format_str(
                 "{} days with both a pain rating and the driver (fewer than {})", n_, pl.lit(o.min_days)
             )
         )
         .when(code == 2)
-        .then(pl.format("{} of {} days exposed (needs ≥ {} with and without)", "__exposed", n_, med))
+        .then(format_str("{} of {} days exposed (needs ≥ {} with and without)", "__exposed", n_, med))
         .when(code == 3)
         .then(pl.lit("the driver does not vary"))
         .when(code == 4)
-        .then(pl.format("training on {} of {} next days (needs ≥ {} of each)", "__ones", n_, med))
+        .then(format_str("training on {} of {} next days (needs ≥ {} of each)", "__ones", n_, med))
         .when(code == 5)
         .then(pl.lit("the outcome does not vary"))
         .when(code == 6)
-        .then(pl.format("too few days for the model ({} days, {} parameters)", n_, "__k"))
+        .then(format_str("too few days for the model ({} days, {} parameters)", n_, "__k"))
         .when(code == 7)
         .then(pl.lit("driver is collinear with the time trend or the adjustment (nothing left to compare)"))
         .when(code == 8)
@@ -1336,17 +1337,19 @@ def _rows(
     trend_desc = (
         pl.lit("linear trend")
         if o.trend == "linear"
-        else pl.format("natural-spline trend ({} df)", pl.col("__df"))
+        else format_str("natural-spline trend ({} df)", pl.col("__df"))
     )
     test = (
         pl.when(pl.col("__hac"))
-        .then(pl.format("Newey-West HAC SE (Bartlett, maxlags={}), t({})", "__lags", "__nu"))
-        .otherwise(pl.format("conventional OLS SE (larger than HAC, maxlags={}), t({})", "__lags", "__dfres"))
+        .then(format_str("Newey-West HAC SE (Bartlett, maxlags={}), t({})", "__lags", "__nu"))
+        .otherwise(
+            format_str("conventional OLS SE (larger than HAC, maxlags={}), t({})", "__lags", "__dfres")
+        )
     )
     prior = " and prior adjustment" if o.adjust_prior else ""
     return df.with_columns(
         __reason=reason,
-        method=pl.when(code == 0).then(pl.format("OLS with {}{}; {}", trend_desc, pl.lit(prior), test)),
+        method=pl.when(code == 0).then(format_str("OLS with {}{}; {}", trend_desc, pl.lit(prior), test)),
     ).drop("__code", "__exposed", "__ones", "__k", "__hac", "__lags", "__nu", "__dfres", "__df")
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import QUARANTINE_INPUT, Rejects
 from toolkit.ingest._parse import (
@@ -285,7 +286,7 @@ def pull_field_count(
         bad, text = pl.col("_fields") > width, "the row has {} fields but the header has {}"
     else:
         bad, text = pl.col("_fields") != width, "the row has {} fields, the header has {}"
-    return rej.pull(df, bad, Reason.FIELD_COUNT, None, pl.format(text, pl.col("_fields"), pl.lit(width)))
+    return rej.pull(df, bad, Reason.FIELD_COUNT, None, format_str(text, pl.col("_fields"), pl.lit(width)))
 
 
 def pull_empty(rej: Rejects, df: pl.DataFrame, cell: str, column: str | None, message: str) -> pl.DataFrame:
@@ -319,7 +320,7 @@ def _pull_cells(
     message: str,
 ) -> pl.DataFrame:
     for raw, parsed, column in cells:
-        df = rej.pull(df, bad(raw, parsed), reason, column, pl.format(message, pl.col(raw)))
+        df = rej.pull(df, bad(raw, parsed), reason, column, format_str(message, pl.col(raw)))
     return df
 
 

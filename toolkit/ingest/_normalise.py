@@ -31,6 +31,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import ReadResult
 from toolkit.ingest._parse import SUSPECT_SESSION_S
@@ -182,7 +183,7 @@ def _pull_non_finite(frame: pl.DataFrame, quarantine: list[pl.DataFrame]) -> pl.
             pl.col("source_line").alias("_line"),
             first.alias("column"),
             pl.lit(Reason.OUT_OF_RANGE.value).alias("reason"),
-            pl.format("value out of range: {} is {}, not a finite number", first, value).alias("message"),
+            format_str("value out of range: {} is {}, not a finite number", first, value).alias("message"),
         )
     )
     return frame.filter(~bad)
@@ -207,7 +208,7 @@ def validated(frame: pl.DataFrame, model: type, quarantine: list[pl.DataFrame]) 
     bad = (
         cases.group_by("index")
         .agg(
-            pl.format("{} failed {}: {}", "column", "check", "failure_case").first().alias("message"),
+            format_str("{} failed {}: {}", "column", "check", "failure_case").first().alias("message"),
             pl.col("column").first(),
         )
         .rename({"index": "_row"})
@@ -291,7 +292,7 @@ def normalise(
         "_line",
         pl.lit(None, dtype=pl.String).alias("column"),
         pl.lit(Reason.BAD_DATE.value).alias("reason"),
-        pl.format("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias("message"),
+        format_str("this local time does not exist in {} (daylight-saving gap)", pl.lit(tz)).alias("message"),
     )
     df = df.filter(pl.col("_utc").is_not_null())
     common = {"patient_id": patient_id, "upload_id": upload_id}

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from toolkit._polars import format_str
+
 __all__ = [
     "KM_TO_M",
     "LB_TO_KG",
@@ -417,7 +419,7 @@ def clock_time(col: str | pl.Expr) -> pl.Expr:
         & minute.fill_null(0).is_between(0, 59)
         & second.fill_null(0).is_between(0, 59)
     )
-    text = pl.format(
+    text = format_str(
         "{}:{}:{}{}",
         hour24.cast(pl.String).str.zfill(2),
         minute.fill_null(0).cast(pl.String).str.zfill(2),
@@ -512,7 +514,7 @@ def _timestamp_frame(frame: pl.DataFrame) -> pl.DataFrame:
     f = f.with_columns(
         pl.coalesce(
             iso.field("1").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-            pl.format("{} {} {}", dmy.field("1"), dmy.field("2"), dmy.field("3")).str.strptime(
+            format_str("{} {} {}", dmy.field("1"), dmy.field("2"), dmy.field("3")).str.strptime(
                 pl.Date, "%d %b %Y", strict=False
             ),
         ).alias("_day"),
@@ -526,7 +528,7 @@ def _timestamp_frame(frame: pl.DataFrame) -> pl.DataFrame:
     # A time that was written but is not a valid clock time makes the whole cell unreadable.
     bad_time = pl.col("_cell_time").is_not_null() & pl.col("_cell_clock").is_null()
     clock = pl.coalesce("_cell_clock", "_extra_clock")
-    naive = pl.format(
+    naive = format_str(
         "{} {}", pl.col("_day").dt.to_string("%Y-%m-%d"), clock.fill_null("00:00:00")
     ).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
     f = f.with_columns(

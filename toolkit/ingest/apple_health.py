@@ -66,6 +66,7 @@ import defusedxml.ElementTree as DET
 import polars as pl
 from defusedxml import DefusedXmlException
 
+from toolkit._polars import format_str
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
 from toolkit.ingest._common import plural, pull_bad_dates, pull_empty, with_raw, with_timestamps
@@ -277,7 +278,7 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
         orient="row",
     )
     frame = frame.with_columns(
-        pl.format(
+        format_str(
             '<Record type="{}" sourceName="{}" startDate="{}" value="{}"/>',
             pl.lit(PAIN_RECORD_TYPE),
             pl.col("source").fill_null(""),
@@ -302,14 +303,14 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
         value.str.contains(r"^-?\d+$") & pl.col("pain_original").is_null(),
         Reason.OUT_OF_RANGE,
         "value",
-        pl.format("severity {} is outside HKCategoryValueSeverity 0–4", pl.col("value")),
+        format_str("severity {} is outside HKCategoryValueSeverity 0–4", pl.col("value")),
     )
     df = rej.pull(
         df,
         pl.col("pain_original").is_null(),
         Reason.UNKNOWN_VALUE,
         "value",
-        pl.format("'{}' is not an HKCategoryValueSeverity value", pl.col("value")),
+        format_str("'{}' is not an HKCategoryValueSeverity value", pl.col("value")),
     )
     df = rej.pull(
         df,
@@ -320,7 +321,7 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
     )
     df = pull_empty(rej, df, "start", "startDate", "the record has no startDate")
     df = pull_bad_dates(
-        rej, df, "startDate", pl.format("startDate '{}' is not 'YYYY-MM-DD HH:MM:SS ±HHMM'", pl.col("start"))
+        rej, df, "startDate", format_str("startDate '{}' is not 'YYYY-MM-DD HH:MM:SS ±HHMM'", pl.col("start"))
     )
     df = df.with_columns(
         ordinal_nrs(pl.col("_cat")).alias("pain_nrs"),

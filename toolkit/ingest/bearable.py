@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
 from toolkit.ingest._common import (
@@ -166,14 +167,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         ~is_symptom,
         Reason.INFO_NOT_PAIN,
         label["category"],
-        pl.format("a Bearable '{}' entry, not a pain rating", pl.col(cat).fill_null("(no category)")),
+        format_str("a Bearable '{}' entry, not a pain rating", pl.col(cat).fill_null("(no category)")),
     )
     df = rej.pull(
         df,
         ~pl.col("_name").str.contains(PAIN_SYMPTOM).fill_null(False),
         Reason.INFO_NOT_PAIN,
         label["detail"],
-        pl.format("symptom '{}' is not a pain", pl.col("_name").fill_null("")),
+        format_str("symptom '{}' is not a pain", pl.col("_name").fill_null("")),
     )
 
     # --- time: date formatted (if readable) else date; clock time or a part of the day
@@ -198,7 +199,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         rej,
         df,
         date_label,
-        pl.format("'{}' is not a date (expected '22nd Sep 2020' or 2020-09-22)", pl.col(first_date)),
+        format_str("'{}' is not a date (expected '22nd Sep 2020' or 2020-09-22)", pl.col(first_date)),
     )
 
     # --- severity: suffix word, else the 0–4 rating code
@@ -212,21 +213,21 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             no_word & pl.col(rating).is_null(),
             Reason.MISSING_VALUE,
             label["rating"],
-            pl.format("pain symptom '{}' has no severity", pl.col("_name")),
+            format_str("pain symptom '{}' has no severity", pl.col("_name")),
         )
         df = rej.pull(
             df,
             no_word & pl.col("_code").is_null(),
             Reason.BAD_NUMBER,
             label["rating"],
-            pl.format("severity '{}' is not a number", pl.col(rating)),
+            format_str("severity '{}' is not a number", pl.col(rating)),
         )
         df = rej.pull(
             df,
             no_word & ~pl.col("_code").is_in([float(c) for c in _CODE_TO_CATEGORY]),
             Reason.OUT_OF_RANGE,
             label["rating"],
-            pl.format("severity {} is not a Bearable severity code 0–4", pl.col(rating)),
+            format_str("severity {} is not a Bearable severity code 0–4", pl.col(rating)),
         )
     else:
         df = rej.pull(df, no_word, Reason.MISSING_VALUE, label["detail"], "the pain symptom has no severity")
@@ -242,7 +243,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     part_of_day = pl.when(tod.is_not_null() & clock.is_null()).then(tod) if tod is not None else pl.lit(None)
     user_notes = pl.col(cols["notes"]) if cols["notes"] else pl.lit(None, dtype=pl.String)
     notes = pl.concat_str(
-        [pl.format("[{}]", part_of_day.cast(pl.String)), user_notes], separator=" ", ignore_nulls=True
+        [format_str("[{}]", part_of_day.cast(pl.String)), user_notes], separator=" ", ignore_nulls=True
     )
     df = df.with_columns(
         ordinal_nrs(category).alias("pain_nrs"),

@@ -66,6 +66,7 @@ from typing import Any
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
 from toolkit.ingest._common import date_only_warning, plural, pull_bad_dates, with_raw, with_timestamps
@@ -358,7 +359,7 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
         rej,
         df,
         "effective[x]",
-        pl.format(
+        format_str(
             "'{}' is not a full FHIR date or dateTime (a year or month alone is too imprecise)",
             pl.col("effective"),
         ),
@@ -369,7 +370,7 @@ def read(data: bytes, file: str, layout: str, options: ReadOptions) -> ReadResul
         scale_max.is_not_null() & ((pl.col("value") < 0) | (pl.col("value") > scale_max)),
         Reason.OUT_OF_RANGE,
         "value[x]",
-        pl.format(
+        format_str(
             "pain {} is outside 0–{} ({})",
             pl.col("value").cast(pl.String).str.replace(r"\.0$", ""),
             scale_max.cast(pl.Int64),

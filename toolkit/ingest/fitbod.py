@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
@@ -227,7 +228,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_utc").is_null() & pl.col("_local").is_null(),
         Reason.BAD_DATE,
         cols["date"],
-        pl.format("'{}' is not a date (expected e.g. '{}')", pl.col("date"), pl.lit(example)),
+        format_str("'{}' is not a date (expected e.g. '{}')", pl.col("date"), pl.lit(example)),
     )
     numeric = ("sets", "reps", "weight", "duration", "distance", "incline", "resistance", "multiplier")
     df = pull_unparsed(rej, df, [(name, f"_{name}", cols.get(name)) for name in numeric])
@@ -236,14 +237,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_sets") != pl.col("_sets").floor(),
         Reason.BAD_NUMBER,
         cols.get("sets"),
-        pl.format("number of sets '{}' is not a whole number", pl.col("sets")),
+        format_str("number of sets '{}' is not a whole number", pl.col("sets")),
     )
     df = rej.pull(
         df,
         pl.col("warmup").is_not_null() & pl.col("_warmup").is_null(),
         Reason.UNKNOWN_VALUE,
         cols.get("warmup"),
-        pl.format("unknown warm-up flag '{}' (expected true or false)", pl.col("warmup")),
+        format_str("unknown warm-up flag '{}' (expected true or false)", pl.col("warmup")),
     )
     signed = ("sets", "reps", "weight", "duration", "distance")
     df = pull_negative(rej, df, [(name, f"_{name}", cols.get(name)) for name in signed])
@@ -254,11 +255,11 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     extras = pl.concat_str(
         [
             pl.when(pl.col("_sets") > 1).then(
-                pl.format("Fitbod recorded {} identical sets in this row; stored as one", pl.col("sets"))
+                format_str("Fitbod recorded {} identical sets in this row; stored as one", pl.col("sets"))
             ),
-            pl.when(pl.col("_incline").fill_null(0) != 0).then(pl.format("incline {}", pl.col("incline"))),
+            pl.when(pl.col("_incline").fill_null(0) != 0).then(format_str("incline {}", pl.col("incline"))),
             pl.when(pl.col("_resistance").fill_null(0) != 0).then(
-                pl.format("resistance {}", pl.col("resistance"))
+                format_str("resistance {}", pl.col("resistance"))
             ),
         ],
         separator="; ",

@@ -55,6 +55,7 @@ import csv
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
@@ -320,7 +321,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col("_line").is_in(failed["_line"].implode()),
             Reason.FIELD_COUNT,
             None,
-            pl.format(
+            format_str(
                 "the row has {} fields, the header has {}; the surplus could not be joined "
                 "back into the exercise name or comment",
                 pl.col("_fields"),
@@ -337,7 +338,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         unparsed("date", pl.col("_date")),
         Reason.BAD_DATE,
         cols["date"],
-        pl.format("'{}' is not a date (expected YYYY-MM-DD)", pl.col("date")),
+        format_str("'{}' is not a date (expected YYYY-MM-DD)", pl.col("date")),
     )
     numbers = [(name, f"_{name}", cols[name]) for name in ("weight", "reps", "distance")]
     df = pull_unparsed(rej, df, numbers)
@@ -347,14 +348,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("weight_unit").is_not_null() & pl.col("_wunit").is_null(),
         Reason.UNKNOWN_UNIT,
         cols["weight_unit"],
-        pl.format("unknown weight unit '{}' (expected kgs or lbs)", pl.col("weight_unit")),
+        format_str("unknown weight unit '{}' (expected kgs or lbs)", pl.col("weight_unit")),
     )
     df = rej.pull(
         df,
         pl.col("_wunit").is_null() & pl.col("_weight").fill_null(0).ne(0),
         Reason.UNKNOWN_UNIT,
         cols["weight_unit"],
-        pl.format("the weight '{}' has no unit", pl.col("weight")),
+        format_str("the weight '{}' has no unit", pl.col("weight")),
     )
     df = rej.pull(
         df,
@@ -363,14 +364,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         & pl.col("_dunit_weight").is_null(),
         Reason.UNKNOWN_UNIT,
         cols["distance_unit"],
-        pl.format("unknown distance unit '{}'", pl.col("distance_unit")),
+        format_str("unknown distance unit '{}'", pl.col("distance_unit")),
     )
     df = rej.pull(
         df,
         pl.col("distance_unit").is_null() & pl.col("_distance").fill_null(0).ne(0),
         Reason.UNKNOWN_UNIT,
         cols["distance_unit"],
-        pl.format("the distance '{}' has no unit", pl.col("distance")),
+        format_str("the distance '{}' has no unit", pl.col("distance")),
     )
     df = pull_negative(rej, df, [*numbers, ("time", "_time", cols["time"])])
 
@@ -389,7 +390,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         .otherwise(pl.col("_wunit"))
         .alias("_wunit"),
         pl.when(load_in_distance & ~weight_free & pl.col("_distance").fill_null(0).ne(0))
-        .then(pl.format("Distance column held {} {}", pl.col("distance"), pl.col("distance_unit")))
+        .then(format_str("Distance column held {} {}", pl.col("distance"), pl.col("distance_unit")))
         .alias("_load_note"),
         pl.when(load_in_distance).then(None).otherwise(pl.col("_distance")).alias("_distance"),
         pl.when(load_in_distance).then(None).otherwise(pl.col("_dunit")).alias("_dunit"),

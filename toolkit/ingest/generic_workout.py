@@ -77,6 +77,7 @@ import re
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
@@ -307,7 +308,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         rej,
         df,
         label["date"],
-        pl.format(
+        format_str(
             "'{}' is not an unambiguous date: use ISO dates (2025-09-15 or 2025-09-15 07:48) "
             "or '15 Sep 2025'",
             pl.col(date_col),
@@ -324,7 +325,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
                 unparsed(c[name], pl.col(parsed)),
                 Reason.BAD_NUMBER,
                 label[name],
-                pl.format("{} '{}' is not a number", pl.lit(name), pl.col(c[name])),
+                format_str("{} '{}' is not a number", pl.lit(name), pl.col(c[name])),
             )
     for name, parsed in (("reps", "_reps"), ("duration", "_dur"), ("distance", "_d")):
         if c[name]:
@@ -333,7 +334,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
                 pl.col(parsed) < 0,
                 Reason.OUT_OF_RANGE,
                 label[name],
-                pl.format("{} {} is negative", pl.lit(name), pl.col(c[name])),
+                format_str("{} {} is negative", pl.lit(name), pl.col(c[name])),
             )
     if c["rpe"]:
         df = rej.pull(
@@ -341,7 +342,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             (pl.col("_rpe") < 0) | (pl.col("_rpe") > 10),
             Reason.OUT_OF_RANGE,
             label["rpe"],
-            pl.format("RPE {} is outside 0–10", pl.col(c["rpe"])),
+            format_str("RPE {} is outside 0–10", pl.col(c["rpe"])),
         )
     if c["sets"]:
         df = rej.pull(
@@ -349,7 +350,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col("_sets") > 1,
             Reason.UNKNOWN_VALUE,
             label["sets"],
-            pl.format(
+            format_str(
                 "this row stands for {} sets; the generic reader needs one row per set (split "
                 "the row, or give the set number in a 'set' column)",
                 pl.col(c["sets"]),
@@ -365,7 +366,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col(c["set_type"]).is_not_null() & pl.col("set_type").is_null(),
             Reason.UNKNOWN_VALUE,
             label["set_type"],
-            pl.format(
+            format_str(
                 "unknown set type '{}' (expected working, warmup, drop or failure)", pl.col(c["set_type"])
             ),
         )
@@ -476,7 +477,7 @@ def _weight_unit(
         parse=weight_unit,
         into="_wu",
         column=label["unit"],
-        unknown=pl.format("'{}' is not a weight unit (expected kg or lb)", pl.col(ucol)),
+        unknown=format_str("'{}' is not a weight unit (expected kg or lb)", pl.col(ucol)),
         mixed=None if fixed is not None else _MIXED_UNITS,
         every_row=True,
     )
@@ -534,7 +535,7 @@ def _distance_unit(
         parse=distance_unit,
         into="_du",
         column=label["distance_unit"],
-        unknown=pl.format("'{}' is not a distance unit (expected m, km, mi, ft or yd)", pl.col(ucol)),
+        unknown=format_str("'{}' is not a distance unit (expected m, km, mi, ft or yd)", pl.col(ucol)),
         mixed=None,
         every_row=True,
     )

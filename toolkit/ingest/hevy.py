@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import (
     SET_INPUT,
@@ -224,7 +225,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             unparsed(name, pl.col(parsed)),
             Reason.BAD_DATE,
             cols[name],
-            pl.format(
+            format_str(
                 "'{}' is not a date and time (expected e.g. '{}')",
                 pl.col(name),
                 pl.lit(_TIME_EXAMPLE),
@@ -244,14 +245,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_idx") != pl.col("_idx").floor(),
         Reason.BAD_NUMBER,
         cols["set_index"],
-        pl.format("set number '{}' is not a whole number", pl.col("set_index")),
+        format_str("set number '{}' is not a whole number", pl.col("set_index")),
     )
     df = rej.pull(
         df,
         pl.col("set_type").is_not_null() & pl.col("_set_type").is_null(),
         Reason.UNKNOWN_VALUE,
         cols["set_type"],
-        pl.format(
+        format_str(
             "unknown set type '{}' (expected normal, warmup, failure or dropset)",
             pl.col("set_type"),
         ),
@@ -268,14 +269,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col(parsed) < 0,
             Reason.OUT_OF_RANGE,
             cols[name],
-            pl.format("negative {} '{}'", pl.lit(what), pl.col(name)),
+            format_str("negative {} '{}'", pl.lit(what), pl.col(name)),
         )
     df = rej.pull(
         df,
         (pl.col("_rpe") < 0) | (pl.col("_rpe") > 10),
         Reason.OUT_OF_RANGE,
         cols["rpe"],
-        pl.format("RPE '{}' is outside 0–10", pl.col("rpe")),
+        format_str("RPE '{}' is outside 0–10", pl.col("rpe")),
     )
 
     zero_duration = int((df["_duration"] == 0).sum())

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import PAIN_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
 from toolkit.ingest._common import (
@@ -363,14 +364,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     date, time, pain, scale = (IN + n for n in ("date", "time", "pain", "scale"))
     df = with_timestamps(df, date, time if label["time"] else None)
     df = pull_empty(rej, df, date, label["date"], "the date is empty")
-    df = pull_bad_dates(rej, df, label["date"], pl.format("'{}' " + _DATE_HINT, pl.col(date)))
+    df = pull_bad_dates(rej, df, label["date"], format_str("'{}' " + _DATE_HINT, pl.col(date)))
     if label["time"]:
         df = rej.pull(
             df,
             unparsed(time, clock_time(time)),
             Reason.BAD_DATE,
             label["time"],
-            pl.format("'{}' is not a time of day (expected HH:MM, HH:MM:SS or 7:30 pm)", pl.col(time)),
+            format_str("'{}' is not a time of day (expected HH:MM, HH:MM:SS or 7:30 pm)", pl.col(time)),
         )
 
     # --- the scale of each row: own cell > --pain-scale > column name
@@ -388,7 +389,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             pl.col(scale).is_not_null() & pl.col("_row_scale").is_null(),
             Reason.UNKNOWN_VALUE,
             label["scale"],
-            pl.format("unknown pain scale '{}' (expected nrs, vas, vas100, 0-10 or 0-100)", pl.col(scale)),
+            format_str("unknown pain scale '{}' (expected nrs, vas, vas100, 0-10 or 0-100)", pl.col(scale)),
         )
     else:
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("_row_scale"))
@@ -403,7 +404,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_num").is_null() & pl.col("_verbal").is_null(),
         Reason.BAD_NUMBER,
         pain_header,
-        pl.format("'{}' is neither a number nor a verbal rating (none/mild/moderate/severe)", pl.col(pain)),
+        format_str("'{}' is neither a number nor a verbal rating (none/mild/moderate/severe)", pl.col(pain)),
     )
     scale_max = pl.col("_scale").replace_strict(SCALE_MAX, return_dtype=pl.Float64)
     hint = (
@@ -416,7 +417,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("_num").is_not_null() & ((pl.col("_num") < 0) | (pl.col("_num") > scale_max)),
         Reason.OUT_OF_RANGE,
         pain_header,
-        pl.format(
+        format_str(
             "pain {} is outside 0–{} ({})" + hint,
             pl.col(pain),
             scale_max.cast(pl.Int64),

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import Reason
 from toolkit.ingest._base import MEASURE_INPUT, ReaderSpec, ReadOptions, ReadResult, Rejects, finish
 from toolkit.ingest._common import (
@@ -165,7 +166,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         rej,
         df,
         label["date"],
-        pl.format(
+        format_str(
             "'{}' is not an unambiguous date: use ISO dates (2025-09-15) or '15 Sep 2025'", pl.col(date)
         ),
     )
@@ -175,7 +176,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             unparsed(time, clock_time(time)),
             Reason.BAD_DATE,
             label["time"],
-            pl.format("'{}' is not a time of day", pl.col(time)),
+            format_str("'{}' is not a time of day", pl.col(time)),
         )
     inst_key = pl.col(inst).str.to_lowercase().str.replace_all(r"[^a-z0-9%]", "")
     df = df.with_columns(
@@ -188,7 +189,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("instrument").is_null(),
         Reason.UNKNOWN_VALUE,
         label["instrument"],
-        pl.format("unknown instrument '{}' (expected ODI, RMDQ, PSFS or NRS)", pl.col(inst)),
+        format_str("unknown instrument '{}' (expected ODI, RMDQ, PSFS or NRS)", pl.col(inst)),
     )
     df = pull_empty(rej, df, score, label["score"], "the score is empty")
     df = rej.pull(
@@ -196,7 +197,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("score").is_null(),
         Reason.BAD_NUMBER,
         label["score"],
-        pl.format("score '{}' is not a number", pl.col(score)),
+        format_str("score '{}' is not a number", pl.col(score)),
     )
     low, high = (
         pl.col("instrument").replace_strict(
@@ -209,7 +210,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         (pl.col("score") < low) | (pl.col("score") > high),
         Reason.OUT_OF_RANGE,
         label["score"],
-        pl.format(
+        format_str(
             "{} score {} is outside {}–{}",
             pl.col("instrument"),
             pl.col(score),

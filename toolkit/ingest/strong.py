@@ -84,6 +84,7 @@ import re
 
 import polars as pl
 
+from toolkit._polars import format_str
 from toolkit.exceptions import IngestError, Reason
 from toolkit.ingest._base import (
     SET_INPUT,
@@ -408,7 +409,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         pl.col("ts_local").is_null(),
         Reason.BAD_DATE,
         "Date",
-        pl.format("not a date (expected YYYY-MM-DD HH:MM:SS): {}", pl.col("date")),
+        format_str("not a date (expected YYYY-MM-DD HH:MM:SS): {}", pl.col("date")),
     )
 
     # --- set order --------------------------------------------------------------------
@@ -427,21 +428,21 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         bad_order,
         Reason.UNKNOWN_VALUE,
         "Set Order",
-        pl.format("unknown set order '{}': expected a number, W, D or F", pl.col("set_order")),
+        format_str("unknown set order '{}': expected a number, W, D or F", pl.col("set_order")),
     )
     df = rej.pull(
         df,
         so_num + offset < 1,
         Reason.OUT_OF_RANGE,
         "Set Order",
-        pl.format("set order {} is below the first set", pl.col("set_order")),
+        format_str("set order {} is below the first set", pl.col("set_order")),
     )
     df = rej.pull(
         df,
         so_num + offset > _MAX_SET_INDEX,
         Reason.OUT_OF_RANGE,
         "Set Order",
-        pl.format("set order {} is too large", pl.col("set_order")),
+        format_str("set order {} is too large", pl.col("set_order")),
     )
     unnumbered = letter | pl.col("set_order").is_null()
     if df.select(unnumbered.any()).item():
@@ -469,7 +470,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             unparsed_cell(role, pl.col(f"_n_{role}")),
             Reason.BAD_NUMBER,
             column,
-            pl.format("not a number: {}", pl.col(role)),
+            format_str("not a number: {}", pl.col(role)),
         )
     for role, (_, column) in numeric.items():
         value = pl.col(f"_n_{role}")
@@ -479,7 +480,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
             (value < 0) | too_big,
             Reason.OUT_OF_RANGE,
             column,
-            pl.format("out of range: {}", pl.col(role)),
+            format_str("out of range: {}", pl.col(role)),
         )
     df = df.with_columns(
         zero_as_null("_n_weight").alias("_w"),
@@ -584,7 +585,7 @@ def _attach_pseudo_rows(df: pl.DataFrame, rej: Rejects, kind: pl.Expr, key: pl.E
         "Set Order",
         pl.when(pl.col("_attached") & pl.col("_rest_s").is_not_null())
         .then(
-            pl.format(
+            format_str(
                 "rest timer: {} s recorded as rest after the set on line {}",
                 _num_text(pl.col("_rest_s")),
                 pl.col("_anchor"),
@@ -600,7 +601,7 @@ def _attach_pseudo_rows(df: pl.DataFrame, rej: Rejects, kind: pl.Expr, key: pl.E
         Reason.INFO_NOTE_ROW,
         "Set Order",
         pl.when(pl.col("_attached") & pl.col("notes").is_not_null())
-        .then(pl.format("note row: text added to the notes of the set on line {}", pl.col("_anchor")))
+        .then(format_str("note row: text added to the notes of the set on line {}", pl.col("_anchor")))
         .otherwise(pl.lit("note row: no text, or no preceding set to attach it to")),
     )
     return df
@@ -637,7 +638,7 @@ def _weight_units(
         parse=weight_unit,
         into="_wu",
         column="Weight Unit",
-        unknown=pl.format("unknown weight unit '{}'", pl.col("weight_unit")),
+        unknown=format_str("unknown weight unit '{}'", pl.col("weight_unit")),
         mixed="weight without a unit in a file that mixes kg and lb",
     )
     if not n_missing:
@@ -688,7 +689,7 @@ def _distance_units(
         parse=distance_unit,
         into="_du",
         column="Distance Unit",
-        unknown=pl.format("unknown distance unit '{}'", pl.col("distance_unit")),
+        unknown=format_str("unknown distance unit '{}'", pl.col("distance_unit")),
         mixed="distance without a unit in a file that mixes units",
     )
     if not n_missing:
