@@ -45,10 +45,14 @@ def test_format_str_equals_pl_format(
     pieces: list[str], braces: list[str], strings: list, ints: list, floats: list, kinds: list[str]
 ) -> None:
     """Same text, same nulls, same name as pl.format, on frames pl.format handles."""
-    df = pl.DataFrame({"s": strings, "i": ints, "f": floats}, schema={"s": pl.String, "i": pl.Int64, "f": pl.Float64})
+    df = pl.DataFrame(
+        {"s": strings, "i": ints, "f": floats}, schema={"s": pl.String, "i": pl.Int64, "f": pl.Float64}
+    )
     n = len(pieces) - 1
     args = [pl.lit("L") if k == "lit" else pl.col(k) for k in kinds[:n]]
-    template = "".join(p + b + ("{}" if j < n else "") for j, (p, b) in enumerate(zip(pieces, braces, strict=False)))
+    template = "".join(
+        p + b + ("{}" if j < n else "") for j, (p, b) in enumerate(zip(pieces, braces, strict=False))
+    )
     expected = df.select(pl.format(template, *args))
     got = df.select(format_str(template, *args))
     assert got.columns == expected.columns

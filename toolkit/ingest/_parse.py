@@ -117,22 +117,30 @@ def on_unique(expr: pl.Expr, parse: Callable[[pl.Expr], pl.Expr], dtype: pl.Data
 
     def apply(series: pl.Series) -> pl.Series:
         # Exports write a session's cells on consecutive rows: parsing the first of each
-        # run of equal values, then repeating it, needs no hashing at all.
+        # run of equal values, then repeating it, needs no hashing of every row.
         new_run = series.ne_missing(series.shift(1))
         if len(new_run):
             new_run[0] = True  # the first row starts a run, even when it is empty
         n_runs = int(new_run.sum())
         if n_runs * 4 <= len(series):
-            firsts = series.filter(new_run)
-            parsed = pl.DataFrame({"v": firsts}).select(parse(pl.col("v")).cast(dtype))["v"]
-            return parsed.gather(new_run.cum_sum() - 1).alias(series.name)
-        distinct = series.unique().drop_nulls()
-        if distinct.is_empty():
-            return pl.Series(series.name, [None] * len(series), dtype=dtype)
-        parsed = pl.DataFrame({"v": distinct}).select(parse(pl.col("v")).cast(dtype))["v"]
-        return series.replace_strict(distinct, parsed, default=None, return_dtype=dtype)
+            firsts = _parse_distinct(series.filter(new_run), parse, dtype)
+            return firsts.gather(new_run.cum_sum() - 1).alias(series.name)
+        return _parse_distinct(series, parse, dtype)
 
     return expr.map_batches(apply, return_dtype=dtype, is_elementwise=True)
+
+
+def _parse_distinct(series: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> pl.Series:
+    """``parse`` of ``series``, run on its distinct values when they repeat (a session's
+    duration is one of a few dozen values on tens of thousands of sessions), else on
+    the values themselves (dates, nearly all distinct: no mapping back needed)."""
+    distinct = series.unique().drop_nulls()
+    if distinct.is_empty():
+        return pl.Series(series.name, [None] * len(series), dtype=dtype)
+    if len(distinct) * 4 > len(series):
+        return pl.DataFrame({"v": series}).select(parse(pl.col("v")).cast(dtype))["v"].alias(series.name)
+    parsed = pl.DataFrame({"v": distinct}).select(parse(pl.col("v")).cast(dtype))["v"]
+    return series.replace_strict(distinct, parsed, default=None, return_dtype=dtype)
 
 
 _DURATION_HMS = r"^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d+)?)$"
@@ -149,7 +157,9 @@ def duration_seconds(col: str | pl.Expr) -> pl.Expr:
     Null, like an unreadable cell, when not finite (``nan``, ``inf``, ``1e400``, an hour
     of 400 digits)."""
     expr = pl.col(col) if isinstance(col, str) else col
-    return _finite(on_unique(expr, _duration_seconds, pl.Float64()))
+    # Finite is checked on the distinct cells too: `_finite` of the mapped column would
+    # evaluate the mapping twice (polars runs a Python batch function once per use).
+    return on_unique(expr, lambda e: _finite(_duration_seconds(e)), pl.Float64())
 
 
 def _duration_seconds(col: str | pl.Expr) -> pl.Expr:

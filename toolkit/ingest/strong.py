@@ -504,8 +504,8 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
 
     # --- session duration -------------------------------------------------------------
     # A negative duration is no session's length: unreadable, like text.
-    read = duration_seconds("duration")
-    df = df.with_columns(pl.when(read >= 0).then(read).alias("_dur_read"))
+    df = df.with_columns(duration_seconds("duration").alias("_dur_read"))  # parsed once
+    df = df.with_columns(pl.when(pl.col("_dur_read") >= 0).then(pl.col("_dur_read")).alias("_dur_read"))
     df = df.with_columns(zero_as_null("_dur_read").alias("_dur"))
     unreadable = df.filter(unparsed("duration", pl.col("_dur_read")))
     if unreadable.height:
