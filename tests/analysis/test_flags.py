@@ -171,6 +171,30 @@ def test_safe_dose_is_the_heaviest_session_not_followed_by_a_flare() -> None:
     assert (row["sessions_considered"], row["sessions_followed_by_flare"]) == (3, 1)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_safe_dose_does_not_depend_on_row_order(seed: int) -> None:
+    """Stretches have no weight and no volume: every session ties, and the answer is the
+    latest session, whatever order the rows come in (it once followed the order of a hash
+    group-by, and the dashboard showed a different date on each reload)."""
+    dates = _days(12)
+    sets = pl.DataFrame(
+        {
+            "patient_id": "p",
+            "local_date": dates,
+            "exercise": ["Hamstring Stretch", "Deadlift"] * 6,
+            "exercise_raw": ["Hamstring Stretch", "Deadlift (Barbell)"] * 6,
+            "reps": [None, 5.0] * 6,
+            "weight_kg": [None, 60.0, None, 60.0] * 3,
+            "set_type": "working",
+        }
+    )
+    no_flares = pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date})
+    expected = fl.safe_doses(sets, no_flares)
+    assert expected.filter(pl.col("exercise") == "Hamstring Stretch")["date"].to_list() == [dates[10]]
+    assert expected.filter(pl.col("exercise") == "Deadlift")["date"].to_list() == [dates[11]]
+    assert fl.safe_doses(sets.sample(fraction=1.0, shuffle=True, seed=seed), no_flares).equals(expected)
+
+
 def test_standard_flags_are_the_four_families_with_heavy_lifts_only() -> None:
     """Eight training days in a row with the session load tripled on the last, the
     deadlift (a heavy lift) and the curl (not one) both +20 %/week for three weeks, and

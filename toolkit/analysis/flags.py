@@ -452,9 +452,11 @@ def safe_doses(
     counts = per_day.group_by("patient_id", "exercise").agg(
         pl.len().alias("sessions_considered"), pl.col("_followed").sum().alias("sessions_followed_by_flare")
     )
+    # Ties (equal top set and volume: a stretch has neither) go to the latest session, so
+    # the answer never depends on the order the rows came in.
     best = (
         per_day.filter(~pl.col("_followed"))
-        .sort("top_kg", "volume_kg", nulls_last=False)
+        .sort("top_kg", "volume_kg", "date", nulls_last=False)
         .group_by("patient_id", "exercise")
         .agg(pl.all().last())
         .join(counts, on=["patient_id", "exercise"])
