@@ -168,25 +168,37 @@ def _patients(path: str, fp: str) -> pl.DataFrame:
     return Store(path).patients()
 
 
-# A resource, not data: shared as is, never pickled. A patient view holds every frame the
-# patient page draws (the per-set e1RM alone is ~48k rows at 50k sets); st.cache_data would
-# pickle it on a miss and unpickle a copy on every hit (0.2 s + 0.3 s at 50k sets). The
-# frames are never modified in place (polars frames are immutable; PatientView is frozen).
+# Resources, not data: shared as they are, never pickled. A patient view holds every frame
+# the patient page draws (the per-set e1RM alone is ~48k rows at 50k sets); st.cache_data
+# would pickle it on a miss and unpickle a copy on every hit (0.2 s + 0.3 s at 50k sets).
+# The frames are never modified in place (polars frames are immutable; the views are
+# frozen). The first look (headline and pain chart) is cached on its own: the page draws
+# them from it while the rest of the view is computed from the same rows.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _first_look(
+    path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
+) -> tkd.PatientFirstLook:
+    return tkd.patient_first_look(Store(path), pid, start=start, end=end)
+
+
 @st.cache_resource(show_spinner="Analysing…", max_entries=32)
 def _patient_view(
     path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None
 ) -> tkd.PatientView:
-    return tkd.patient_view(Store(path), pid, start=start, end=end)
+    first = _first_look(path, fp, pid, start, end)
+    return tkd.patient_view(Store(path), pid, start=start, end=end, first=first)
 
 
 # The patient page's charts, each built once per view (a resource for the same reason: a
 # figure is not copied in and out; st.plotly_chart copies what it sends and never modifies
-# it). One entry per chart: while the upload page warms them in order, the patient page
-# shows each as soon as it is built.
+# it). One entry per chart, so the page shows each as soon as it is built; the first (pain)
+# needs only the first look.
 @st.cache_resource(show_spinner=False, max_entries=32 * len(tkd.PATIENT_FIGURES))
 def _patient_figure(
     path: str, fp: str, pid: str, start: dt.date | None, end: dt.date | None, name: str
 ) -> Any:
+    if name == tkd.PATIENT_FIGURES[0]:
+        return tkd.first_look_figure(_first_look(path, fp, pid, start, end))
     return tkd.patient_figure(_patient_view(path, fp, pid, start, end), name)
 
 
@@ -220,23 +232,33 @@ def clinic_model(cfg: Settings) -> tkd.ClinicModel | None:
     return _clinic_model(str(cfg.store_path), fingerprint(cfg.store_path))
 
 
+def first_look(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None) -> tkd.PatientFirstLook:
+    """:func:`toolkit.dashboard.patient_first_look` (cached)."""
+    return _first_look(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
+
+
 def patient_view(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None) -> tkd.PatientView:
-    """:func:`toolkit.dashboard.patient_view` (cached)."""
+    """:func:`toolkit.dashboard.patient_view` (cached; built on the cached :func:`first_look`)."""
     return _patient_view(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end)
 
 
 def patient_figure(cfg: Settings, pid: str, start: dt.date | None, end: dt.date | None, name: str) -> Any:
     """:func:`toolkit.dashboard.patient_figure` of :func:`patient_view` (cached): a plotly
-    figure, or None (``prom`` without questionnaire scores)."""
+    figure, or None (``prom`` without questionnaire scores). The first (``pain``) is built
+    from :func:`first_look` alone."""
     return _patient_figure(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end, name)
 
 
-def warm_patient_view(cfg: Settings, pid: str) -> None:
-    """Compute and cache the whole-log :func:`patient_view` of ``pid`` and its charts (what
-    the patient page opens on) ahead of time; an error is left for the patient page to show."""
+def warm_first_look(cfg: Settings, pid: str) -> None:
+    """Compute and cache the whole-log first look of ``pid`` and its pain chart (what the
+    patient page draws first) ahead of time; an error is left for the patient page to show.
+
+    Only the first look: the rest of the analysis (about as long again) is computed on the
+    patient page once its first chart is drawn. Warmed here it would hold up a click on the
+    link to the charts until it is done (a script run cannot be interrupted mid-call).
+    """
     with contextlib.suppress(ToolkitError):
-        for name in tkd.PATIENT_FIGURES:
-            patient_figure(cfg, pid, None, None, name)
+        patient_figure(cfg, pid, None, None, tkd.PATIENT_FIGURES[0])
 
 
 def load_chart_library() -> None:
@@ -335,6 +357,16 @@ def patient_page(cfg: Settings, title: str, *, with_period: bool = True) -> View
     if view.demo:
         demo_banner(cfg, [view.patient_id])
     return view
+
+
+def chosen_first_look(cfg: Settings, view: View) -> tkd.PatientFirstLook:
+    """:func:`first_look` of the sidebar's patient and period; on a toolkit error the page
+    shows it and stops."""
+    try:
+        return first_look(cfg, view.patient_id, view.start, view.end)
+    except ToolkitError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def chosen_patient_view(cfg: Settings, view: View) -> tkd.PatientView:
@@ -447,6 +479,7 @@ __all__ = [
     "Settings",
     "View",
     "check_size",
+    "chosen_first_look",
     "chosen_patient_figure",
     "chosen_patient_view",
     "clinic_model",
@@ -454,6 +487,7 @@ __all__ = [
     "demo_banner",
     "ensure_store",
     "fingerprint",
+    "first_look",
     "fmt",
     "load_chart_library",
     "login_gate",
@@ -465,5 +499,5 @@ __all__ = [
     "sidebar_view",
     "table",
     "unmapped",
-    "warm_patient_view",
+    "warm_first_look",
 ]

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from toolkit.analysis import PatientAnalysis
+    from toolkit.analysis.summary import PatientBasics
     from toolkit.ingest import ReadOptions
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "PASSWORD_ENV",
     "PATIENT_FIGURES",
     "ClinicModel",
+    "PatientFirstLook",
     "PatientView",
     "UploadPreview",
     "add_exercise_alias",
@@ -62,9 +64,11 @@ __all__ = [
     "cohort_overview",
     "dashboard_command_help",
     "demo_patients",
+    "first_look_figure",
     "load_demo_if_empty",
     "login_mode",
     "patient_figure",
+    "patient_first_look",
     "patient_view",
     "preview_uploads",
     "serve",
@@ -304,6 +308,27 @@ def demo_patients(store_path: Path | str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class PatientFirstLook:
+    """What the patient page shows first: the headline and the pain chart.
+
+    Attributes
+    ----------
+    basics
+        :func:`toolkit.analysis.summary.patient_basics` over the period (its rows, load,
+        pain outcome, trend, flares, messages).
+    trend
+        :func:`toolkit.analysis.pain.pain_trend` of ``basics.daily_pain``.
+    first_date, last_date
+        The patient's whole date range (for the period picker); None without data.
+    """
+
+    basics: PatientBasics
+    trend: pl.DataFrame
+    first_date: dt.date | None
+    last_date: dt.date | None
+
+
+@dataclass(frozen=True)
 class PatientView:
     """One patient's analysis and the extra frames its figures need.
 
@@ -361,10 +386,12 @@ def _slim_e1rm(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def patient_view(
+def patient_first_look(
     store: Store, patient_id: str, *, start: dt.date | None = None, end: dt.date | None = None
-) -> PatientView:
-    """Analyse one patient over ``[start, end]`` for the patient page.
+) -> PatientFirstLook:
+    """The fast part of :func:`patient_view` (about half its time at 50k sets): the page
+    draws its headline and pain chart (:func:`first_look_figure`) from it while the rest
+    is computed.
 
     Raises
     ------
@@ -373,34 +400,58 @@ def patient_view(
     OptionError
         ``start`` after ``end``.
     """
-    from toolkit.analysis import analyse_tables
-    from toolkit.analysis import load as ld
     from toolkit.analysis import pain as pn
-    from toolkit.analysis.summary import patient_tables
+    from toolkit.analysis.summary import patient_basics, patient_tables
 
     if not store.exists():
         raise StoreError(f"no patient {patient_id!r} in this store")
     every_patient, tables = patient_tables(store, patient_id)
-    sets, measures = tables["sets"], tables["outcome_measures"]
     # The whole log's period, as Store.patients() gives it: sessions and pain entries.
     dates = pl.concat([tables["sessions"].select("local_date"), tables["pain_entries"].select("local_date")])
-    analysis = analyse_tables(
-        patient_id,
-        sets=sets,
-        sessions=tables["sessions"],
-        pain_entries=tables["pain_entries"],
-        outcome_measures=measures,
-        patients=every_patient,
-        start=start,
-        end=end,
+    basics = patient_basics(patient_id, **tables, patients=every_patient, start=start, end=end)  # type: ignore[arg-type]
+    return PatientFirstLook(
+        basics=basics,
+        trend=pn.pain_trend(basics.daily_pain),
+        first_date=dates["local_date"].min(),  # type: ignore[arg-type]
+        last_date=dates["local_date"].max(),  # type: ignore[arg-type]
     )
+
+
+def patient_view(
+    store: Store,
+    patient_id: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    first: PatientFirstLook | None = None,
+) -> PatientView:
+    """Analyse one patient over ``[start, end]`` for the patient page.
+
+    ``first``: :func:`patient_first_look` of the same patient and period, already
+    computed (the page's first part): only the rest is computed, the store is not read.
+
+    Raises
+    ------
+    StoreError
+        No such patient.
+    OptionError
+        ``start`` after ``end``.
+    """
+    from toolkit.analysis import load as ld
+    from toolkit.analysis.summary import complete_analysis
+
+    if first is None:
+        first = patient_first_look(store, patient_id, start=start, end=end)
+    b = first.basics
+    if b.patient_id != patient_id:
+        raise OptionError(f"patient_view: the first look is of {b.patient_id!r}, not {patient_id!r}")
     return PatientView(
-        analysis=analysis,
-        trend=pn.pain_trend(analysis.daily_pain),
-        e1rm=_slim_e1rm(ld.e1rm(_between(sets, start, end))),
-        outcome_measures=_between(measures, start, end),
-        first_date=dates["local_date"].min(),
-        last_date=dates["local_date"].max(),
+        analysis=complete_analysis(b),
+        trend=first.trend,
+        e1rm=_slim_e1rm(ld.e1rm(b.sets)),
+        outcome_measures=b.outcome_measures,
+        first_date=first.first_date,
+        last_date=first.last_date,
     )
 
 
@@ -426,14 +477,7 @@ def patient_figure(view: PatientView, name: str) -> go.Figure | None:
 
     a = view.analysis
     if name == "pain":
-        return report.pain_figure(
-            a.daily_pain,
-            trend=view.trend,
-            outcome=a.pain_outcome,
-            change_points=a.change_points,
-            flares=a.flares,
-            daily_load=a.daily_load,
-        )
+        return _pain_figure(a, view.trend)
     if name == "load":
         return report.load_figure(a.daily_load, a.weekly_load)
     if name == "progression":
@@ -447,6 +491,24 @@ def patient_figure(view: PatientView, name: str) -> go.Figure | None:
             return None
         return report.prom_figure(view.outcome_measures, a.prom_outcomes)
     raise OptionError(f"no patient figure {name!r}; one of {', '.join(PATIENT_FIGURES)}")
+
+
+def first_look_figure(first: PatientFirstLook) -> go.Figure:
+    """The patient page's first chart (``patient_figure(view, "pain")``) from the first look."""
+    return _pain_figure(first.basics, first.trend)
+
+
+def _pain_figure(a: PatientAnalysis | PatientBasics, trend: pl.DataFrame) -> go.Figure:
+    from toolkit import report
+
+    return report.pain_figure(
+        a.daily_pain,
+        trend=trend,
+        outcome=a.pain_outcome,
+        change_points=a.change_points,
+        flares=a.flares,
+        daily_load=a.daily_load,
+    )
 
 
 _COHORT_SCHEMA: dict[str, Any] = {

@@ -10,12 +10,14 @@ from toolkit import report
 
 cfg = _state.settings()
 view = _state.patient_page(cfg, "Patient {pid}")
-pv = _state.chosen_patient_view(cfg, view)
-a = pv.analysis
-summary = a.to_dict()
-pain, load = summary["pain"], summary["load"]
+# The headline and the pain chart come from the first look (about half the analysis); the
+# rest of the analysis is computed once they are on the screen.
+first = _state.chosen_first_look(cfg, view)
+b = first.basics
+head = b.headline()
+pain, load = head["pain"], head["load"]
 st.caption(
-    f"{a.start or '–'} → {a.end or '–'}"
+    f"{b.start or '–'} → {b.end or '–'}"
     + ("" if view.start is None and view.end is None else " (part of the log; the URL keeps this view)")
 )
 
@@ -45,8 +47,10 @@ c5.metric(
     "no plan" if load["adherence_pct"] is None else f"{load['adherence_pct']:.0f} %",
     help="Sessions done against the prescribed sessions per week.",
 )
-c6.metric("Flags", len(summary["flags"]), help="Prompts to look, not verdicts.")
-for message in a.messages:
+FLAGS_HELP = "Prompts to look, not verdicts."
+flag_count = c6.empty()
+flag_count.metric("Flags", "…", help=FLAGS_HELP)  # counted with the rest of the analysis, below
+for message in b.messages:
     st.caption(f"ℹ️ {message}")
 
 # -- pain ----------------------------------------------------------------------------------
@@ -56,6 +60,11 @@ st.caption(
     "MCID. Purple lines: change points (candidate shifts). Red triangles: flares (≥ 2 points above the "
     "7-day median). Orange bars: training load (right axis); grey ticks: logged rest days."
 )
+
+pv = _state.chosen_patient_view(cfg, view)
+a = pv.analysis
+summary = a.to_dict()
+flag_count.metric("Flags", len(summary["flags"]), help=FLAGS_HELP)
 
 # -- training ------------------------------------------------------------------------------
 st.header("Training")

@@ -30,10 +30,10 @@ if done is not None:
         icon=":material/monitoring:",
         query_params=_state.patient_link_params(pid_done),
     )
-    # Analyse the patient just added now, before the rest of the page, while the user reads
-    # the summary: the link to the charts then opens on a cached analysis (a click meanwhile
-    # waits for it, no longer).
-    _state.warm_patient_view(cfg, pid_done)
+    # Compute the charts page's first look of the patient just added now, before the rest
+    # of the page, while the user reads the summary: the link opens on its headline and pain
+    # chart at once (a click meanwhile waits for it, no longer), the rest follows there.
+    _state.warm_first_look(cfg, pid_done)
 
 # -- who and how -------------------------------------------------------------------------
 try:

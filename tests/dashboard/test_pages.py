@@ -5,6 +5,7 @@ tracebacks. Also: who may serve the dashboard where (``toolkit.dashboard``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -86,6 +87,10 @@ def test_patient_page_shows_pain_first_then_training_flags_and_questionnaires(st
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Pain now", "Clinically important?"]
     assert at.metric[1].value == "Yes"
+    # The flag count is drawn as "…" with the first look and filled in once the rest of the
+    # analysis is done: it ends as the number of flags.
+    flags = next(m for m in at.metric if m.label == "Flags")
+    assert flags.value.isdigit() and int(flags.value) >= 1  # spike_01 has its planted spikes
     assert at.query_params["patient"] == "spike_01"
     # The planted load spike → pain relation, in plain words with its CI, and the caveat.
     text = _texts(at)
@@ -119,9 +124,9 @@ def test_patient_page_period_comes_from_and_stays_in_the_url(store: Store) -> No
 def test_patient_page_renders_relations_in_plain_language_when_present(store: Store, monkeypatch) -> None:
     import polars as pl
 
-    import toolkit.analysis
+    import toolkit.analysis.summary
 
-    real = toolkit.analysis.analyse_tables
+    real = toolkit.analysis.summary.complete_analysis  # the page's analysis past its first look
     sentence = "On the 1–2 days after a load spike, pain is 1.8 points higher (95 % CI 1.1 to 2.5)"
 
     def with_relations(*args, **kwargs):
@@ -142,7 +147,7 @@ def test_patient_page_renders_relations_in_plain_language_when_present(store: St
         )
         return out
 
-    monkeypatch.setattr(toolkit.analysis, "analyse_tables", with_relations)
+    monkeypatch.setattr(toolkit.analysis.summary, "complete_analysis", with_relations)
     at = _app(patient="spike_02")
     _ok(at)
     text = _texts(at)
@@ -406,6 +411,63 @@ def test_patient_figure_builds_each_chart_of_the_page_by_name(store: Store) -> N
         assert fig is None if name == "prom" and view.outcome_measures.height == 0 else fig.data, name
     with pytest.raises(OptionError, match="no patient figure 'nope'"):
         tkd.patient_figure(view, "nope")
+
+
+def test_first_look_is_the_fast_part_of_the_patient_view(store: Store, monkeypatch) -> None:
+    """The page's headline and pain chart come from the first look: the same numbers and
+    chart as the full view, without the slow families (relations, flags, progression)."""
+    import toolkit.analysis.summary as summary
+
+    first = tkd.patient_first_look(store, "spike_01")
+    view = tkd.patient_view(store, "spike_01")
+    whole = view.analysis.to_dict()
+    assert first.basics.headline() == {"pain": whole["pain"], "load": whole["load"]}
+    assert list(first.basics.messages) == whole["messages"]
+    assert (first.first_date, first.last_date) == (view.first_date, view.last_date)
+    assert tkd.first_look_figure(first).to_dict() == tkd.patient_figure(view, "pain").to_dict()
+    # built on the first look: the same view, and the store is not read again
+    monkeypatch.setattr(summary, "patient_tables", lambda *a, **k: pytest.fail("store read again"))
+    again = tkd.patient_view(store, "spike_01", first=first)
+    assert again.analysis.to_dict() == whole
+    assert again.e1rm.equals(view.e1rm) and again.outcome_measures.equals(view.outcome_measures)
+    with pytest.raises(OptionError, match="the first look is of 'spike_01', not 'spike_02'"):
+        tkd.patient_view(store, "spike_02", first=first)
+
+
+def test_first_look_leaves_the_slow_families_out(store: Store, monkeypatch) -> None:
+    import toolkit.analysis.flags as fl
+    import toolkit.analysis.relations as rl
+
+    def slow(*args, **kwargs):
+        raise AssertionError("computed in the first look")
+
+    for module, name in (
+        (rl, "relations"),
+        (rl, "rest_and_strength"),
+        (fl, "standard_flags"),
+        (fl, "safe_doses"),
+    ):
+        monkeypatch.setattr(module, name, slow)
+    first = tkd.patient_first_look(store, "spike_01")
+    assert first.basics.daily_pain.height and first.basics.session_load.height
+    with pytest.raises(AssertionError, match="computed in the first look"):
+        tkd.patient_view(store, "spike_01", first=first)  # the rest of the analysis does
+
+
+def test_first_look_of_a_period(store: Store) -> None:
+    view = tkd.patient_view(store, "spike_01")
+    start = view.first_date + dt.timedelta(days=30)
+    end = start + dt.timedelta(days=40)
+    first = tkd.patient_first_look(store, "spike_01", start=start, end=end)
+    assert (first.basics.start, first.basics.end) == (start, end)
+    assert first.basics.daily_pain["date"].is_between(start, end).all()
+    part = tkd.patient_view(store, "spike_01", start=start, end=end, first=first)
+    assert (
+        part.analysis.to_dict()
+        == tkd.patient_view(store, "spike_01", start=start, end=end).analysis.to_dict()
+    )
+    with pytest.raises(OptionError, match="--from must be on or before --to"):
+        tkd.patient_first_look(store, "spike_01", start=end, end=start)
 
 
 def test_upload_needs_a_patient_before_checking(store: Store) -> None:

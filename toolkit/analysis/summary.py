@@ -26,9 +26,12 @@ from toolkit.exceptions import OptionError, StoreError
 __all__ = [
     "CohortAnalysis",
     "PatientAnalysis",
+    "PatientBasics",
     "analyse_cohort",
     "analyse_patient",
     "analyse_tables",
+    "complete_analysis",
+    "patient_basics",
     "patient_tables",
 ]
 
@@ -95,44 +98,10 @@ class PatientAnalysis:
         ``relations`` [...], ``flags`` [{date, kind, detail}], plus ``proms``,
         ``progression``, ``safe_doses`` and ``messages``.
         """
-        outcome = first_row(self.pain_outcome)
-        slope = first_row(self.pain_slope)
-        weekly = self.weekly_load
-        logged_weeks = weekly.filter(pl.col("logged_days") > 0) if weekly.height else weekly
-        acwr_valid = self.acwr.filter(pl.col("acwr").is_not_null()) if self.acwr.height else self.acwr
-        adherence = first_row(self.adherence)
         return {
             "patient_id": self.patient_id,
             "period": {"start": _iso(self.start), "end": _iso(self.end)},
-            "pain": {
-                "baseline": json_number(outcome.get("baseline"), _DIGITS),
-                "current": json_number(outcome.get("current"), _DIGITS),
-                "change": json_number(outcome.get("change"), _DIGITS),
-                "percent_change": json_number(outcome.get("percent_change"), _DIGITS),
-                "mcid_reached": outcome.get("mcid_reached"),
-                "reliable_improvement": outcome.get("reliable_improvement"),
-                "rci": json_number(outcome.get("rci"), _DIGITS),
-                "trend_per_week": json_number(slope.get("slope_per_week"), _DIGITS),
-                "trend_ci": [
-                    json_number(slope.get("ci_low"), _DIGITS),
-                    json_number(slope.get("ci_high"), _DIGITS),
-                ],
-                "change_points": [_iso(d) for d in self.change_points["date"].to_list()]
-                if self.change_points.height
-                else [],
-                "flares": self.flares.height,
-                "days_logged": self.daily_pain.height,
-                "status": outcome.get("status"),
-            },
-            "load": {
-                "sessions_per_week": json_number(_mean(logged_weeks, "sessions"), _DIGITS),
-                "rest_days_per_week": json_number(_mean(logged_weeks, "rest_days"), _DIGITS),
-                "acwr_latest": json_number(acwr_valid["acwr"][-1], _DIGITS) if acwr_valid.height else None,
-                "acwr_variant": self.acwr["variant"][0] if self.acwr.height else None,
-                "sessions": self.session_load.height,
-                "adherence_pct": json_number(adherence.get("adherence_pct"), _DIGITS),
-                "planned_sessions_per_week": json_number(adherence.get("planned_sessions_per_week"), _DIGITS),
-            },
+            **_headline(self),
             "relations": _relation_records(self.relations, "training→pain"),
             "reverse_relations": _relation_records(self.relations, "pain→training"),
             "rest_and_strength": json_records(self.rest_strength, _DIGITS),
@@ -148,6 +117,48 @@ class PatientAnalysis:
             "safe_doses": json_records(self.safe_doses, _DIGITS),
             "messages": list(self.messages),
         }
+
+
+def _headline(a: PatientAnalysis | PatientBasics) -> dict[str, Any]:
+    """The ``pain`` and ``load`` objects of :meth:`PatientAnalysis.to_dict` (the fast part:
+    a :class:`PatientBasics` gives the same)."""
+    outcome = first_row(a.pain_outcome)
+    slope = first_row(a.pain_slope)
+    weekly = a.weekly_load
+    logged_weeks = weekly.filter(pl.col("logged_days") > 0) if weekly.height else weekly
+    acwr_valid = a.acwr.filter(pl.col("acwr").is_not_null()) if a.acwr.height else a.acwr
+    adherence = first_row(a.adherence)
+    return {
+        "pain": {
+            "baseline": json_number(outcome.get("baseline"), _DIGITS),
+            "current": json_number(outcome.get("current"), _DIGITS),
+            "change": json_number(outcome.get("change"), _DIGITS),
+            "percent_change": json_number(outcome.get("percent_change"), _DIGITS),
+            "mcid_reached": outcome.get("mcid_reached"),
+            "reliable_improvement": outcome.get("reliable_improvement"),
+            "rci": json_number(outcome.get("rci"), _DIGITS),
+            "trend_per_week": json_number(slope.get("slope_per_week"), _DIGITS),
+            "trend_ci": [
+                json_number(slope.get("ci_low"), _DIGITS),
+                json_number(slope.get("ci_high"), _DIGITS),
+            ],
+            "change_points": [_iso(d) for d in a.change_points["date"].to_list()]
+            if a.change_points.height
+            else [],
+            "flares": a.flares.height,
+            "days_logged": a.daily_pain.height,
+            "status": outcome.get("status"),
+        },
+        "load": {
+            "sessions_per_week": json_number(_mean(logged_weeks, "sessions"), _DIGITS),
+            "rest_days_per_week": json_number(_mean(logged_weeks, "rest_days"), _DIGITS),
+            "acwr_latest": json_number(acwr_valid["acwr"][-1], _DIGITS) if acwr_valid.height else None,
+            "acwr_variant": a.acwr["variant"][0] if a.acwr.height else None,
+            "sessions": a.session_load.height,
+            "adherence_pct": json_number(adherence.get("adherence_pct"), _DIGITS),
+            "planned_sessions_per_week": json_number(adherence.get("planned_sessions_per_week"), _DIGITS),
+        },
+    }
 
 
 _RELATION_KEYS = (
@@ -193,6 +204,58 @@ def _mean(frame: pl.DataFrame, col: str) -> float | None:
     return frame[col].mean()  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class PatientBasics:
+    """The fast part of one patient's analysis (:func:`patient_basics`): enough for the
+    headline and the pain chart, and the period's rows the rest is computed from.
+
+    A page can show these while :func:`complete_analysis` computes the slower families
+    (flags, relations, progression, safe doses: about half the time at 50k sets).
+
+    Attributes
+    ----------
+    patient_id, start, end, patient
+        As in :class:`PatientAnalysis` (``start``/``end``: the period, or the data's
+        first and last day when not given).
+    patients
+        The patient's row of the store's patients table (0 or 1 row).
+    sets, sessions, pain_entries, outcome_measures
+        The patient's canonical rows in the period.
+    session_load, daily_load, weekly_load, acwr, adherence
+        Training load (:mod:`toolkit.analysis.load`).
+    daily_pain, pain_outcome, pain_slope, change_points, flares, prom_outcomes
+        Pain (:mod:`toolkit.analysis.pain`).
+    messages
+        What is missing or was withheld, in plain words.
+    """
+
+    patient_id: str
+    start: dt.date | None
+    end: dt.date | None
+    patient: dict[str, Any]
+    patients: pl.DataFrame
+    sets: pl.DataFrame
+    sessions: pl.DataFrame
+    pain_entries: pl.DataFrame
+    outcome_measures: pl.DataFrame
+    session_load: pl.DataFrame
+    daily_load: pl.DataFrame
+    weekly_load: pl.DataFrame
+    acwr: pl.DataFrame
+    adherence: pl.DataFrame
+    daily_pain: pl.DataFrame
+    pain_outcome: pl.DataFrame
+    pain_slope: pl.DataFrame
+    change_points: pl.DataFrame
+    flares: pl.DataFrame
+    prom_outcomes: pl.DataFrame
+    messages: tuple[str, ...]
+
+    def headline(self) -> dict[str, Any]:
+        """The ``pain`` and ``load`` objects of :meth:`PatientAnalysis.to_dict`, already."""
+        return _headline(self)
+
+
 def analyse_tables(
     patient_id: str,
     *,
@@ -205,6 +268,33 @@ def analyse_tables(
     end: dt.date | None = None,
 ) -> PatientAnalysis:
     """Analyse one patient from canonical tables already in memory (see :func:`analyse_patient`)."""
+    return complete_analysis(
+        patient_basics(
+            patient_id,
+            sets=sets,
+            sessions=sessions,
+            pain_entries=pain_entries,
+            outcome_measures=outcome_measures,
+            patients=patients,
+            start=start,
+            end=end,
+        )
+    )
+
+
+def patient_basics(
+    patient_id: str,
+    *,
+    sets: pl.DataFrame,
+    sessions: pl.DataFrame,
+    pain_entries: pl.DataFrame,
+    outcome_measures: pl.DataFrame,
+    patients: pl.DataFrame,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> PatientBasics:
+    """The fast part of :func:`analyse_tables` (see :class:`PatientBasics`); the same
+    arguments. ``complete_analysis(patient_basics(...))`` is ``analyse_tables(...)``."""
     if start is not None and end is not None and start > end:
         raise OptionError(f"--from must be on or before --to, got {start} > {end}")
     sets = between(sets.filter(pl.col("patient_id") == patient_id), "local_date", start, end)
@@ -222,8 +312,6 @@ def analyse_tables(
     daily = ld.daily_load(None, None, session_load=session_load)
     weekly = ld.weekly_load(daily)
     acwr = ld.acwr(daily, variant="ewma")
-    weekly_top = ld.weekly_top_load(sets)
-    progression = ld.progression(sets)
     adherence = ld.adherence(weekly, patients)
     daily_pain = pn.daily_pain(pain_entries)
     outcome = pn.pain_outcome(daily_pain, patients=patients)
@@ -254,12 +342,6 @@ def analyse_tables(
     if outcome.height and outcome["status"][0] not in (None, "ok"):
         messages.append(f"pain: {outcome['status'][0]}")
 
-    flags = fl.standard_flags(session_load, daily, weekly_top, flares)
-    relations = rl.relations(
-        daily, daily_pain, sets=sets, session_load=session_load, lags=(0, 1, 2, 3, (1, 2))
-    )
-    rest_strength = rl.rest_and_strength(sets)
-    doses = fl.safe_doses(sets, flares.select("patient_id", "date") if flares.height else flares)
     dates = [
         d
         for d in (
@@ -276,29 +358,67 @@ def analyse_tables(
         )
         if d
     ]
-    return PatientAnalysis(
+    return PatientBasics(
         patient_id=patient_id,
         start=start or (min(dates) if dates else None),
         end=end or (max(last) if last else None),
-        patient={k: v for k, v in record.items()},
+        patient=dict(record),
+        patients=patients,
+        sets=sets,
+        sessions=sessions,
+        pain_entries=pain_entries,
+        outcome_measures=outcome_measures,
         session_load=session_load,
         daily_load=daily,
         weekly_load=weekly,
         acwr=acwr,
-        weekly_top_load=weekly_top,
-        progression=progression,
+        adherence=adherence,
         daily_pain=daily_pain,
         pain_outcome=outcome,
         pain_slope=slope,
         change_points=cps,
         flares=flares,
         prom_outcomes=proms,
+        messages=tuple(messages),
+    )
+
+
+def complete_analysis(basics: PatientBasics) -> PatientAnalysis:
+    """The rest of :func:`analyse_tables` on top of :func:`patient_basics`: weekly top
+    loads, progression, flags, relations, rest and strength, safe doses."""
+    b = basics
+    sets = b.sets
+    weekly_top = ld.weekly_top_load(sets)
+    progression = ld.progression(sets)
+    flags = fl.standard_flags(b.session_load, b.daily_load, weekly_top, b.flares)
+    relations = rl.relations(
+        b.daily_load, b.daily_pain, sets=sets, session_load=b.session_load, lags=(0, 1, 2, 3, (1, 2))
+    )
+    rest_strength = rl.rest_and_strength(sets)
+    doses = fl.safe_doses(sets, b.flares.select("patient_id", "date") if b.flares.height else b.flares)
+    return PatientAnalysis(
+        patient_id=b.patient_id,
+        start=b.start,
+        end=b.end,
+        patient=dict(b.patient),
+        session_load=b.session_load,
+        daily_load=b.daily_load,
+        weekly_load=b.weekly_load,
+        acwr=b.acwr,
+        weekly_top_load=weekly_top,
+        progression=progression,
+        daily_pain=b.daily_pain,
+        pain_outcome=b.pain_outcome,
+        pain_slope=b.pain_slope,
+        change_points=b.change_points,
+        flares=b.flares,
+        prom_outcomes=b.prom_outcomes,
         flags=flags,
         safe_doses=doses,
-        adherence=adherence,
+        adherence=b.adherence,
         relations=relations,
         rest_strength=rest_strength,
-        messages=messages,
+        messages=list(b.messages),
     )
 
 
