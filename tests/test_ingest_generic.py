@@ -268,3 +268,18 @@ def test_column_map_alone_selects_the_generic_reader(tmp_path) -> None:
         2,
         1,
     )
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "2147483648", "1e19", "-1e19"])
+def test_a_set_number_outside_1_to_2_31_is_quarantined(value: str) -> None:
+    """A set number past the 32-bit set_index once failed the whole file in a cast (found
+    by fuzzing); 0 and negatives reached validation with its generic message."""
+    data = (
+        "Date,Exercise Name,Set,Reps,Weight,Unit\n"
+        f"2025-09-15 07:48,Squat,{value},5,100,kg\n2025-09-15 07:49,Squat,2,5,100,kg\n"
+    ).encode()
+    r, _ = read_bytes(data, "g.csv", ReadOptions(tz="UTC"))
+    assert r.quarantine.select("_line", "column", "reason", "message").rows() == [
+        (2, "Set", "out_of_range", f"set number {value} is not between 1 and 2147483647")
+    ]
+    assert r.data["set_index"].to_list() == [2]

@@ -277,3 +277,18 @@ def test_set_index_must_be_whole_and_end_before_start_is_reported():
     warnings = " | ".join(result.warnings)
     assert "1 workout(s) end before they start (line 3)" in warnings
     assert "1 sets have no set type (line 3)" in warnings
+
+
+@pytest.mark.parametrize("value", ["2147483647", "1e19", "1e308"])
+def test_a_set_number_beyond_the_store_is_quarantined_not_a_crash(value: str) -> None:
+    """Found by fuzzing: a set number past the 32-bit set_index failed the whole file in a
+    cast; it is one quarantined row."""
+    lines = (REAL / "hevy_kg_2024-2025.csv").read_text(encoding="utf-8").splitlines()
+    records = list(csv.reader(lines[:3]))
+    records[1][records[0].index("set_index")] = value
+    out = "".join(",".join(f'"{c}"' for c in rec) + "\n" for rec in records).encode()
+    r = read_data(out, "hevy.csv")
+    bad = r.quarantine.filter(pl.col("reason") == "out_of_range")
+    assert bad["_line"].to_list() == [2] and bad["column"].to_list() == ["set_index"]
+    assert bad["message"][0] == f"set number '{value}' is too large"
+    assert r.data.height + r.quarantine.height == r.rows_read == 2

@@ -445,6 +445,27 @@ def test_apple_billion_laughs_is_refused() -> None:
     assert info.value.reason is Reason.MALFORMED
 
 
+@pytest.mark.parametrize(
+    ("encoding", "why"),
+    [
+        ("inf", "unknown encoding: inf"),
+        ("rot13", "not a text encoding"),
+        ("utf-32", "multi-byte encodings are not supported"),
+        ("idna", "idna"),
+        ("punycode", "codec can't decode"),
+    ],
+)
+def test_apple_xml_declaring_an_unreadable_encoding_is_refused(encoding: str, why: str) -> None:
+    """Found by the fuzzer: expat passes the declared encoding to Python's codecs, whose
+    LookupError/ValueError escaped the reader as a traceback."""
+    data = f'<?xml version="1.0" encoding="{encoding}"?><HealthData locale="en_GB"></HealthData>'.encode()
+    with pytest.raises(
+        IngestError, match=rf"export\.xml, row 1: the XML declares an encoding .*{why}"
+    ) as info:
+        read_bytes(data, "export.xml", ReadOptions(tz="UTC"))
+    assert info.value.reason is Reason.ENCODING
+
+
 def test_apple_external_entity_is_refused() -> None:
     data = (
         b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'

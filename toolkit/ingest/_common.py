@@ -71,6 +71,10 @@ __all__ = [
 
 # ------------------------------------------------------------- columns of app exports
 
+MAX_SET_INDEX = 2**31 - 1
+"""The largest set number the store holds (``set_index`` is a 32-bit integer); a larger
+one is quarantined ``out_of_range`` by the readers, never cast."""
+
 
 def missing_column(table: CsvTable, app: str, column: str, shown: str | None = None) -> IngestError:
     """The ``MISSING_COLUMN`` refusal of a file forced to be (or looking like) ``app``'s export.

@@ -175,12 +175,24 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
     data = data.lstrip(b"\r\n")
+    if b"\r" in data and b"\n" not in data:
+        # Lines ended by CR alone (classic Mac, old Excel for Mac): read each as a line.
+        # Same length, so byte offsets and line numbers are those of the file.
+        data = data.replace(b"\r", b"\n")
     first_nl = data.find(b"\n")
     header_line = (data if first_nl < 0 else data[:first_nl]).decode("utf-8").rstrip("\r")
     sep = delimiter or sniff_delimiter(header_line)
     header = [h.strip().strip('"').strip() for h in _split_header(header_line, sep)]
     if not any(header):
         raise IngestError(file, Reason.MALFORMED, "the first line is not a header row", row=1)
+    if len(header) > MAX_COLUMNS:
+        raise IngestError(
+            file,
+            Reason.MALFORMED,
+            f"the header has {len(header):,} fields (at most {MAX_COLUMNS:,} are read): not the "
+            "header of a training or pain export — check the delimiter and the line endings",
+            row=1,
+        )
 
     starts, ends, fields, lines, newlines = _records(data, sep, file)
     blank = (ends - starts == 0) | (
@@ -196,9 +208,12 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
             "the file looks truncated; export it again",
             row=int(lines[-1]),
         )
-    width = int(max(n_header_fields, fields.max() if len(fields) else 0))
+    # A record with more fields than the header keeps only the header's columns as cells
+    # (its field count is in `_fields`, its whole text in the file): every reader
+    # quarantines such a row or repairs it from its raw text. Columns for the surplus
+    # fields would cost rows × widest record (one 100,000-field line in 20,000 rows: 24 GB).
     header = _unique_names(header)
-    names = header + [f"_extra_{i}" for i in range(width - n_header_fields)]
+    names = header
 
     if len(starts) <= 1:
         body = pl.DataFrame(schema={n: pl.String for n in names})
@@ -211,6 +226,7 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
             quote_char='"',
             schema={n: pl.String for n in names},
             missing_columns="insert",
+            truncate_ragged_lines=True,
         )
         if body.height != len(starts):
             raise IngestError(
@@ -283,6 +299,7 @@ def _read_cells(
     schema: dict,
     has_header: bool,
     missing_columns: str,
+    truncate_ragged_lines: bool = False,
 ) -> pl.DataFrame:
     """polars' CSV reader over all records, every cell a string; its refusals (a
     stray quote inside a field) become an :class:`IngestError` naming the line."""
@@ -294,6 +311,7 @@ def _read_cells(
             quote_char=quote_char,
             schema=schema,
             missing_columns=missing_columns,  # type: ignore[arg-type]
+            truncate_ragged_lines=truncate_ragged_lines,
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as exc:
@@ -326,6 +344,11 @@ def _unique_names(header: list[str]) -> list[str]:
         out.append(name)
     return out
 
+
+MAX_COLUMNS = 2_000
+"""Header fields read at most. The apps' exports have 8-30 columns and a hand-made CSV a
+few dozen; a wider "header" is another kind of file, or lines that did not split (each
+column costs ~15 KB and ~65 µs in the cell expressions even without rows)."""
 
 _BLOCK = 1 << 20
 """Bytes scanned at a time when finding records and checking whitespace (1 MiB: the

@@ -203,6 +203,16 @@ def _parse(chunks: Iterator[bytes], file: str) -> _Records:
             ),
             row=line,
         ) from None
+    except (LookupError, ValueError) as exc:
+        # expat hands the declared encoding (<?xml ... encoding="..."?>) to Python's codecs:
+        # an unknown name is a LookupError, a multi-byte or non-text codec a ValueError
+        # (UnicodeError among them).
+        raise IngestError(
+            file,
+            Reason.ENCODING,
+            f"the XML declares an encoding that cannot be read ({exc}); a Health export is UTF-8",
+            row=parser.parser.CurrentLineNumber,
+        ) from None
     return target
 
 

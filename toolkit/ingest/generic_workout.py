@@ -92,6 +92,7 @@ from toolkit.ingest._base import (
 from toolkit.ingest._common import (
     DATE_KEYS,
     IN,
+    MAX_SET_INDEX,
     date_only_warning,
     missing_columns,
     plural,
@@ -336,6 +337,14 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
                 label[name],
                 format_str("{} {} is negative", pl.lit(name), pl.col(c[name])),
             )
+    if c["set"]:
+        df = rej.pull(
+            df,
+            (pl.col("_set").round(0) < 1) | (pl.col("_set").round(0) > MAX_SET_INDEX),
+            Reason.OUT_OF_RANGE,
+            label["set"],
+            format_str("set number {} is not between 1 and {}", pl.col(c["set"]), pl.lit(MAX_SET_INDEX)),
+        )
     if c["rpe"]:
         df = rej.pull(
             df,

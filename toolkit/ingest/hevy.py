@@ -65,6 +65,7 @@ from toolkit.ingest._base import (
     weight_columns,
 )
 from toolkit.ingest._common import (
+    MAX_SET_INDEX,
     app_columns,
     canonical_frame,
     missing_column,
@@ -277,6 +278,13 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
         Reason.OUT_OF_RANGE,
         cols["rpe"],
         format_str("RPE '{}' is outside 0–10", pl.col("rpe")),
+    )
+    df = rej.pull(
+        df,
+        pl.col("_idx") + 1 > MAX_SET_INDEX,  # Hevy counts sets from 0
+        Reason.OUT_OF_RANGE,
+        cols["set_index"],
+        format_str("set number '{}' is too large", pl.col("set_index")),
     )
 
     zero_duration = int((df["_duration"] == 0).sum())

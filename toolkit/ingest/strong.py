@@ -96,7 +96,7 @@ from toolkit.ingest._base import (
     finish,
     weight_columns,
 )
-from toolkit.ingest._common import pull_empty, pull_field_count, row_units
+from toolkit.ingest._common import MAX_SET_INDEX, pull_empty, pull_field_count, row_units
 from toolkit.ingest._parse import (
     SUSPECT_SESSION_S,
     distance_unit,
@@ -147,7 +147,6 @@ _SUFFIX_DISTANCE = re.compile(r"^Distance \((m|meters|metres|km|mi|miles)\)$", r
 _DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
 _SET_TYPES = {"w": "warmup", "d": "drop", "f": "failure"}
 _SEP = "\x1f"
-_MAX_SET_INDEX = 2**31 - 1  # set_index is a 32-bit integer in the store
 
 
 # --------------------------------------------------------------------------- detection
@@ -439,7 +438,7 @@ def read(table: CsvTable, layout: str, options: ReadOptions) -> ReadResult:
     )
     df = rej.pull(
         df,
-        so_num + offset > _MAX_SET_INDEX,
+        so_num + offset > MAX_SET_INDEX,
         Reason.OUT_OF_RANGE,
         "Set Order",
         format_str("set order {} is too large", pl.col("set_order")),
