@@ -297,6 +297,15 @@ def test_rest_timer_rows_attach_to_previous_set():
     assert row(v3, 8)["distance_m"] == 2000.0
 
 
+@pytest.mark.parametrize(("seconds", "shown"), [("1e300", "1e+300"), ("1e20", "1e+20"), ("120.0", "120")])
+def test_a_huge_rest_timer_is_described_not_a_crash(seconds: str, shown: str) -> None:
+    """A rest timer of 1e300 s failed the whole file in the message's cast to Int64."""
+    data = (STRONG / "v1_rest_timer.csv").read_bytes().replace(b",120.0,", f",{seconds},".encode(), 1)
+    result = read_data(data, "v1_rest_timer.csv")
+    first = result.quarantine.filter(pl.col("_line") == 3)["message"][0]
+    assert first == f"rest timer: {shown} s recorded as rest after the set on line 2"
+
+
 def test_absurd_session_durations_are_flagged_not_used():
     result = read(STRONG / "v1_rest_timer.csv")
     assert (

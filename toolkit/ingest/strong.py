@@ -281,10 +281,11 @@ def _fmt_hm(seconds: float) -> str:
 
 def _num_text(expr: pl.Expr) -> pl.Expr:
     """``120.0`` → ``'120'``, ``7.5`` → ``'7.5'`` (for messages)."""
+    # Whole numbers as integers while they are exact in a float (|x| < 2**53): a cast of
+    # 1e300 to Int64 would fail the whole file.
+    whole = (expr == expr.round(0)) & (expr.abs() < 2**53)
     return (
-        pl.when(expr == expr.round(0))
-        .then(expr.cast(pl.Int64).cast(pl.String))
-        .otherwise(expr.cast(pl.String))
+        pl.when(whole).then(expr.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(expr.cast(pl.String))
     )
 
 
