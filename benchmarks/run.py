@@ -609,7 +609,9 @@ def bench_report(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
 
 def _dashboard_upload(browser: Any, url: str, export: Path, pid: str, n_sets: int) -> dict[str, float]:
     """One timed upload in a new browser context; seconds from ``set_input_files`` to the end
-    of each stage of :func:`benchmarks._browser.upload_and_open_charts` (``chart`` = the total)."""
+    of each stage of :func:`benchmarks._browser.upload_and_open_charts` as the harness saw it
+    (``checked``, ``added``, ``chart``), and to the frame that drew the first chart as the
+    page timed it (``drawn``)."""
     from benchmarks import _browser
 
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
@@ -619,7 +621,7 @@ def _dashboard_upload(browser: Any, url: str, export: Path, pid: str, n_sets: in
         _browser.open_upload_page(page, url, pid)
         laps: dict[str, float] = {}
         t = time.perf_counter()
-        _browser.upload_and_open_charts(
+        laps["drawn"] = _browser.upload_and_open_charts(
             page, [export], pid, [n_sets], lap=lambda stage: laps.setdefault(stage, time.perf_counter() - t)
         )
         return laps
@@ -646,25 +648,27 @@ def bench_dashboard(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
     store = tmp / "dashboard.duckdb"
     Store(store).upsert_patient("someone_else")  # not empty: no demo cohort is loaded
     walls: list[float] = []
+    seen: list[float] = []
     stages: list[dict[str, float]] = []
     with _browser.dashboard(store, tmp / "server.log") as url, _browser.chromium() as browser:
         for i in range(runs + 1):
             pid = f"bench_{i}" if i else "bench_warmup"
             laps = _dashboard_upload(browser, url, export, pid, n_sets)
-            wall = laps["chart"]
+            wall = laps["drawn"]
             split = {
                 "check": laps["checked"],
                 "add": laps["added"] - laps["checked"],
-                "chart": laps["chart"] - laps["added"],
+                "chart": wall - laps["added"],
             }
             print(
                 f"  {'warm-up' if not i else f'run {i}'}: {wall:.2f} s  ("
                 + ", ".join(f"{k} {v:.2f}" for k, v in split.items())
-                + ")",
+                + f"; the harness saw the chart at {laps['chart']:.2f} s)",
                 flush=True,
             )
             if i:
                 walls.append(wall)
+                seen.append(laps["chart"])
                 stages.append(split)
     mid = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
     return [
@@ -677,9 +681,12 @@ def bench_dashboard(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
             "value",
             note=(
                 f"median of {runs} runs after a warm-up ({', '.join(f'{w:.2f}' for w in walls)} s); "
-                "clock from set_input_files on the upload page to the patient page's first Plotly chart "
-                "drawn with data, through the dry-run check, the Add click and the link to the charts; "
-                f"medians: check {mid['check']:.2f} s, add {mid['add']:.2f} s, charts {mid['chart']:.2f} s"
+                "clock from set_input_files on the upload page to the animation frame that draws the "
+                "patient page's first Plotly chart with data (timed by the page itself, on the same "
+                "clock), through the dry-run check, the Add click and the link to the charts; "
+                f"medians: check {mid['check']:.2f} s, add {mid['add']:.2f} s, charts {mid['chart']:.2f} s; "
+                f"as the harness saw the chart (Playwright's wait, which learns of it through its "
+                f"driver): median {statistics.median(seen):.2f} s ({', '.join(f'{w:.2f}' for w in seen)} s)"
             ),
         )
     ]
