@@ -188,10 +188,17 @@ def _duration_seconds(col: str | pl.Expr) -> pl.Expr:
     return pl.coalesce(expr.cast(pl.Float64, strict=False), from_hms, from_ms, from_text)
 
 
-def parse_datetime(col: str | pl.Expr, formats: list[str]) -> pl.Expr:
-    """First of ``formats`` that parses each cell; see :func:`_parse_datetime`."""
+def parse_datetime(
+    col: str | pl.Expr, formats: list[str], *, prepare: Callable[[pl.Expr], pl.Expr] | None = None
+) -> pl.Expr:
+    """First of ``formats`` that parses each cell; see :func:`_parse_datetime`.
+
+    ``prepare`` rewrites the text first (localised month names, say); like the parse it
+    runs once per distinct cell, not on every row."""
     expr = pl.col(col) if isinstance(col, str) else col
-    return on_unique(expr, lambda e: _parse_datetime(e, formats), pl.Datetime("us"))
+    if prepare is None:
+        return on_unique(expr, lambda e: _parse_datetime(e, formats), pl.Datetime("us"))
+    return on_unique(expr, lambda e: _parse_datetime(prepare(e), formats), pl.Datetime("us"))
 
 
 def _parse_datetime(col: str | pl.Expr, formats: list[str]) -> pl.Expr:

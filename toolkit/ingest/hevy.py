@@ -152,8 +152,12 @@ def _unit_of(header_name: str | None, units: dict[str, str]) -> str | None:
 
 def _time(col: str) -> pl.Expr:
     """Hevy time text → naive datetime (localised month names, ``25. Juli`` too)."""
-    text = pl.col(col).str.strip_chars().str.replace(r"^(\d{1,2})\.\s", "${1} ")
-    return parse_datetime(english_months(text), _TIME_FORMATS)
+    return parse_datetime(pl.col(col), _TIME_FORMATS, prepare=_english_text)
+
+
+def _english_text(text: pl.Expr) -> pl.Expr:
+    """``25. Juli 2026, 07:48`` → ``25 Jul 2026, 07:48`` (run on distinct cells only)."""
+    return english_months(text.str.strip_chars().str.replace(r"^(\d{1,2})\.\s", "${1} "))
 
 
 def _unescape(col: str) -> pl.Expr:
