@@ -14,9 +14,10 @@ import contextlib
 import datetime as dt
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -362,18 +363,24 @@ def patient_page(cfg: Settings, title: str, *, with_period: bool = True) -> View
 def chosen_first_look(cfg: Settings, view: View) -> tkd.PatientFirstLook:
     """:func:`first_look` of the sidebar's patient and period; on a toolkit error the page
     shows it and stops."""
-    try:
-        return first_look(cfg, view.patient_id, view.start, view.end)
-    except ToolkitError as exc:
-        st.error(str(exc))
-        st.stop()
+    return _or_stop(first_look, cfg, view)
 
 
 def chosen_patient_view(cfg: Settings, view: View) -> tkd.PatientView:
     """:func:`patient_view` of the sidebar's patient and period; on a toolkit error the page
     shows it and stops."""
+    return _or_stop(patient_view, cfg, view)
+
+
+T = TypeVar("T")
+
+
+def _or_stop(
+    compute: Callable[[Settings, str, dt.date | None, dt.date | None], T], cfg: Settings, view: View
+) -> T:
+    """``compute`` for the sidebar's patient and period; a toolkit error is shown and stops the page."""
     try:
-        return patient_view(cfg, view.patient_id, view.start, view.end)
+        return compute(cfg, view.patient_id, view.start, view.end)
     except ToolkitError as exc:
         st.error(str(exc))
         st.stop()

@@ -196,9 +196,8 @@ def parse_datetime(
     ``prepare`` rewrites the text first (localised month names, say); like the parse it
     runs once per distinct cell, not on every row."""
     expr = pl.col(col) if isinstance(col, str) else col
-    if prepare is None:
-        return on_unique(expr, lambda e: _parse_datetime(e, formats), pl.Datetime("us"))
-    return on_unique(expr, lambda e: _parse_datetime(prepare(e), formats), pl.Datetime("us"))
+    rewrite = prepare or (lambda e: e)
+    return on_unique(expr, lambda e: _parse_datetime(rewrite(e), formats), pl.Datetime("us"))
 
 
 def _parse_datetime(col: str | pl.Expr, formats: list[str]) -> pl.Expr:

@@ -213,10 +213,9 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     # quarantines such a row or repairs it from its raw text. Columns for the surplus
     # fields would cost rows × widest record (one 100,000-field line in 20,000 rows: 24 GB).
     header = _unique_names(header)
-    names = header
 
     if len(starts) <= 1:
-        body = pl.DataFrame(schema={n: pl.String for n in names})
+        body = pl.DataFrame(schema={n: pl.String for n in header})
     else:
         body = _read_cells(
             data,
@@ -224,7 +223,7 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
             has_header=False,
             separator=sep,
             quote_char='"',
-            schema={n: pl.String for n in names},
+            schema={n: pl.String for n in header},
             missing_columns="insert",
             truncate_ragged_lines=True,
         )
@@ -242,9 +241,9 @@ def parse_csv(text: str | bytes, file: str, *, delimiter: str | None = None) -> 
     # ("") are left to turn into nulls: no copy of the other columns.
     newline_ends = len(ends) - (1 if len(data) == 0 or data[-1:] != b"\n" else 0)
     if _cells_may_need_strip(data, sep, quoted_newlines=newlines != newline_ends):
-        cells = [pl.col(c).str.strip_chars().replace("", None) for c in names]
+        cells = [pl.col(c).str.strip_chars().replace("", None) for c in header]
     else:
-        cells = [pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in names if (body[c] == "").any()]
+        cells = [pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in header if (body[c] == "").any()]
     meta = [
         pl.Series("_line", lines[1:], dtype=pl.Int64),
         pl.Series("_fields", fields[1:], dtype=pl.Int32),
