@@ -201,13 +201,13 @@ def upload_and_open_charts(
     lap: Callable[[str], None] | None = None,
 ) -> float:
     """From the upload page with the patient chosen: set ``files`` on the file input, wait
-    for each file's dry-run accounting (``rows_read``), press Add, follow the link to the
-    patient's charts and wait until the first chart is drawn with data.
+    for each file's dry-run accounting (``rows_read``), press Add (which opens the patient's
+    charts) and wait until the first chart is drawn with data.
 
     Each wait returns within an animation frame of what it waits for (a user at machine
     speed); the clicks are Playwright's (it checks that the target is visible, stable and
     enabled first). ``lap(stage)`` is called as each stage ends: ``"checked"`` (every
-    accounting shown), ``"added"`` (the link to the charts shown), ``"chart"`` (the first
+    accounting shown), ``"added"`` (the patient page's title shown), ``"chart"`` (the first
     chart drawn), each as the harness sees it.
 
     Returns the seconds from setting the files to the frame that drew the first chart, as
@@ -235,10 +235,8 @@ def upload_and_open_charts(
             _wait_shown(page, "[data-testid=stCaptionContainer]", accounting)
     mark("checked")
     page.get_by_role("button", name=f"Add {len(files)} file(s) to {patient_id}").click()
-    _wait_shown(page, "a", f"Open {patient_id}'s charts")
+    _wait_shown(page, "h1", f"Patient {patient_id}")  # Add opens the patient's charts
     mark("added")
-    page.get_by_role("link", name=f"Open {patient_id}'s charts").click()
-    _wait_shown(page, "h1", f"Patient {patient_id}")
     try:
         page.wait_for_function(FIRST_CHART_DRAWN, polling="raf")
     except Exception as exc:  # say what the page shows instead of a bare timeout

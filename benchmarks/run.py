@@ -58,7 +58,7 @@ dashboard
     file input and stops when the patient page's first Plotly chart is drawn with the
     uploaded data (a visible chart div whose traces have points, with SVG marks drawn).
     In between, what a user does, at machine speed: wait for the dry-run accounting, click
-    Add, wait for the link to the charts, click it. One warm-up run (imports, first
+    Add (which stores the file and opens the patient's charts). One warm-up run (imports, first
     analysis), then the median of 9 (``--smoke``: 2); each run prints its stages (check,
     add, charts). Without Chromium or Playwright the figure says "not measured: <why>".
 """
@@ -683,7 +683,7 @@ def bench_dashboard(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
                 f"median of {runs} runs after a warm-up ({', '.join(f'{w:.2f}' for w in walls)} s); "
                 "clock from set_input_files on the upload page to the animation frame that draws the "
                 "patient page's first Plotly chart with data (timed by the page itself, on the same "
-                "clock), through the dry-run check, the Add click and the link to the charts; "
+                "clock), through the dry-run check and the Add click, which opens the patient's charts; "
                 f"medians: check {mid['check']:.2f} s, add {mid['add']:.2f} s, charts {mid['chart']:.2f} s; "
                 f"as the harness saw the chart (Playwright's wait, which learns of it through its "
                 f"driver): median {statistics.median(seen):.2f} s ({', '.join(f'{w:.2f}' for w in seen)} s)"

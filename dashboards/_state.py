@@ -10,7 +10,6 @@ and nothing else does.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hmac
 import os
@@ -34,7 +33,7 @@ class Keys:
     PASSWORD_INPUT = "auth.password_input"
     UPLOAD_NONCE = "upload.nonce"  # bumped to empty the file uploader after a commit
     UPLOAD_PREVIEW = "upload.preview"  # (signature, previews) of the last dry run
-    UPLOAD_RESULT = "upload.result"  # reports of the last commit, shown after the rerun
+    UPLOAD_RESULT = "upload.result"  # (patient, lines) of the last Add, shown on the patient page
     UPLOAD_PATIENT = "upload.patient"
     UPLOAD_NEW_PATIENT = "upload.new_patient"
     UPLOAD_WEIGHT_UNIT = "upload.weight_unit"
@@ -250,16 +249,19 @@ def patient_figure(cfg: Settings, pid: str, start: dt.date | None, end: dt.date 
     return _patient_figure(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end, name)
 
 
-def warm_first_look(cfg: Settings, pid: str) -> None:
-    """Compute and cache the whole-log first look of ``pid`` and its pain chart (what the
-    patient page draws first) ahead of time; an error is left for the patient page to show.
-
-    Only the first look: the rest of the analysis (about as long again) is computed on the
-    patient page once its first chart is drawn. Warmed here it would hold up a click on the
-    link to the charts until it is done (a script run cannot be interrupted mid-call).
-    """
-    with contextlib.suppress(ToolkitError):
-        patient_figure(cfg, pid, None, None, tkd.PATIENT_FIGURES[0])
+def added_banner(pid: str) -> None:
+    """What the upload page's Add just stored for ``pid`` (it opens the patient page after
+    adding), with a link back to upload more; nothing on any other visit."""
+    done = st.session_state.pop(Keys.UPLOAD_RESULT, None)
+    if done is None or done[0] != pid:
+        return
+    st.success(f"Added to **{pid}**:\n\n" + "\n".join(f"- {line}" for line in done[1]))
+    st.page_link(
+        "views/upload.py",
+        label=f"Upload more files for {pid}",
+        icon=":material/upload:",
+        query_params=patient_link_params(pid),
+    )
 
 
 def load_chart_library() -> None:
@@ -485,6 +487,7 @@ __all__ = [
     "QueryParams",
     "Settings",
     "View",
+    "added_banner",
     "check_size",
     "chosen_first_look",
     "chosen_patient_figure",
@@ -506,5 +509,4 @@ __all__ = [
     "sidebar_view",
     "table",
     "unmapped",
-    "warm_first_look",
 ]

@@ -10,6 +10,7 @@ from toolkit import report
 
 cfg = _state.settings()
 view = _state.patient_page(cfg, "Patient {pid}")
+_state.added_banner(view.patient_id)
 # The headline and the pain chart come from the first look (about half the analysis); the
 # rest of the analysis is computed once they are on the screen.
 first = _state.chosen_first_look(cfg, view)

@@ -16,24 +16,9 @@ st.title("Upload exports")
 st.write(
     "Workout exports (Strong, Hevy, FitNotes, Fitbod or any CSV), pain diaries (CSV, Bearable, FHIR, "
     "Apple Health) and questionnaires (ODI, RMDQ, PSFS). Each file is checked first; **nothing is "
-    "stored until you press Add**."
+    "stored until you press Add**, which then opens the patient's charts."
 )
 _state.load_chart_library()
-
-done = st.session_state.pop(K.UPLOAD_RESULT, None)
-if done is not None:
-    pid_done, lines = done
-    st.success(f"Added to **{pid_done}**:\n\n" + "\n".join(f"- {line}" for line in lines))
-    st.page_link(
-        "views/patient.py",
-        label=f"Open {pid_done}'s charts",
-        icon=":material/monitoring:",
-        query_params=_state.patient_link_params(pid_done),
-    )
-    # Compute the charts page's first look of the patient just added now, before the rest
-    # of the page, while the user reads the summary: the link opens on its headline and pain
-    # chart at once (a click meanwhile waits for it, no longer), the rest follows there.
-    _state.warm_first_look(cfg, pid_done)
 
 # -- who and how -------------------------------------------------------------------------
 try:
@@ -191,6 +176,7 @@ if st.button(label, type="primary", disabled=not good):
         st.error(str(exc))
         st.stop()
     st.session_state.pop(K.UPLOAD_PREVIEW, None)  # written: drop the rows read for it
+    # Added: open the patient's charts, where what was added is said first (added_banner).
     st.session_state[K.UPLOAD_RESULT] = (
         pid,
         [
@@ -200,4 +186,4 @@ if st.button(label, type="primary", disabled=not good):
         ],
     )
     st.session_state[K.UPLOAD_NONCE] = nonce + 1
-    st.rerun()
+    st.switch_page("views/patient.py", query_params=_state.patient_link_params(pid))

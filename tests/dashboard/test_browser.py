@@ -54,6 +54,9 @@ def test_upload_in_a_real_browser_then_see_the_pain_chart(tmp_path: Path) -> Non
         traces = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(t => t.name)")
         assert "Daily pain" in traces and "Training load (kg)" in traces
         assert "browser_01" in page.url
+        # Add opened the charts; what it stored is said at the top of the page.
+        added = page.locator("[data-testid=stAlert]").first.inner_text()
+        assert "Added to browser_01" in added and "strong_v1_patient_pain.csv: 230 new" in added
         page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     if target := os.environ.get("RECOVERY_TEST_ARTIFACTS"):

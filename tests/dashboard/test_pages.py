@@ -298,10 +298,24 @@ def test_upload_shows_each_files_accounting_before_commit_then_commits(store: St
     commit = next(b for b in at.button if b.label.startswith("Add 3 file(s) to upload_01"))
     commit.click().run()
     _ok(at)
-    assert any("Added to **upload_01**" in s.value for s in at.success)
+    # Add opens the patient's charts, which say first what was added.
+    assert at.title[0].value == "Patient upload_01"
+    assert [s.value for s in at.success] == [
+        "Added to **upload_01**:\n\n- strong_v4_small.csv: 6 new, 0 already stored, 0 quarantined\n"
+        "- strong_v1_patient_pain.csv: 230 new, 0 already stored, 0 quarantined\n"
+        "- hevy_messy.csv: 7 new, 0 already stored, 8 quarantined"
+    ]
+    assert len(_plotly_specs(at)) >= 5
+    back = at.get("page_link")[0].proto
+    assert back.label == "Upload more files for upload_01" and back.query_string == "patient=upload_01"
     sets = store.table("sets", patient_id="upload_01")
     assert sets.height == 6 + 7
     assert store.table("pain_entries", patient_id="upload_01").height == 230
+    at.run()  # said once: a later run of the page shows no banner
+    assert not at.success
+
+    at.switch_page("views/upload.py").run()
+    _ok(at)
     assert at.file_uploader[0].value == []  # the uploader was emptied after the commit
 
     # The same files again: "already ingested", nothing new.
