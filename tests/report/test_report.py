@@ -562,6 +562,67 @@ def test_kept_browser_is_shut_down_when_idle() -> None:
         kept.close()
 
 
+class _FakeKaleido:
+    """kaleido's tab queue with one tab whose page answers the readiness check from
+    ``answers`` (then True), recording reloads."""
+
+    def __init__(self, answers: list[bool]) -> None:
+        import asyncio
+
+        self.answers = answers
+        self.reloads = 0
+        self.tabs_ready: asyncio.Queue = asyncio.Queue()
+        self.tab = type("Tab", (), {"tab": object(), "_current_js_id": 1, "reload": self._reload})()
+        self.tabs_ready.put_nowait(self.tab)
+
+    async def _get_kaleido_tab(self):
+        return await self.tabs_ready.get()
+
+    async def _reload(self) -> None:
+        self.reloads += 1
+
+    async def exec_js_fn(self, tab, js_id, fn, *args):
+        assert "kaleido_scopes" in fn and "Plotly" in fn
+        value = self.answers.pop(0) if self.answers else True
+        return {"id": 1, "result": {"result": {"type": "boolean", "value": value}}}
+
+
+@pytest.mark.parametrize(
+    ("answers", "reloads"),
+    [([], 0), ([False] * 4, 0), ([False] * 7, 1)],
+    ids=["ready", "scripts-still-loading", "reloaded"],
+)
+def test_a_new_chart_tab_is_handed_out_only_once_its_scripts_ran(
+    monkeypatch: pytest.MonkeyPatch, answers: list[bool], reloads: int
+) -> None:
+    # kaleido 1.5 could hand out its tab before kaleido_scopes.js ran: the first figure of a
+    # fresh browser then failed with "ReferenceError: kaleido_scopes is not defined".
+    import asyncio
+
+    from kaleido._kaleido_tab import _devtools_utils
+
+    fake = _FakeKaleido(list(answers))
+    monkeypatch.setattr(_devtools_utils, "exec_js_fn", fake.exec_js_fn)
+    asyncio.run(rr._until_page_ready(fake, poll_s=0, polls=5))
+    assert fake.reloads == reloads
+    assert fake.tabs_ready.qsize() == 1  # the tab is back in kaleido's queue
+    assert fake.answers == []  # asked until the page said it is ready
+
+
+def test_a_chart_tab_that_never_gets_ready_is_handed_back_after_one_reload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from kaleido._kaleido_tab import _devtools_utils
+
+    fake = _FakeKaleido([False] * 11)
+    monkeypatch.setattr(_devtools_utils, "exec_js_fn", fake.exec_js_fn)
+    asyncio.run(rr._until_page_ready(fake, poll_s=0, polls=5))
+    assert fake.reloads == 1 and fake.tabs_ready.qsize() == 1  # its figures fail visibly
+    assert fake.answers == [False]  # five checks, a reload, five more: no endless wait
+
+
 @needs_chromium
 def test_kept_browser_that_cannot_start_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")

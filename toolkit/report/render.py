@@ -1047,6 +1047,36 @@ def _kaleido_class() -> type:
     return _PrintKaleido
 
 
+_PAGE_READY_JS = "function() { return typeof kaleido_scopes === 'object' && typeof Plotly === 'object'; }"
+
+
+async def _until_page_ready(k: Any, *, poll_s: float = 0.05, polls: int = 200) -> None:
+    """Wait until the page of kaleido's tab has run its scripts (kaleido_scopes.js, plotly.js).
+
+    kaleido 1.5 can hand out a new tab before that: its wait for the page's load event can
+    be answered by the blank page the tab opened with. On a busy machine the first figure
+    then failed with "ReferenceError: kaleido_scopes is not defined" (seen about once in 20
+    reports in a fresh browser while the test suite ran). Checked in the tab's own
+    JavaScript context every ``poll_s``; a page still not ready after ``polls`` checks (10 s)
+    is reloaded once (kaleido's reload waits for the new page), and after as many again
+    the figures are left to fail visibly, chart by chart.
+    """
+    from kaleido._kaleido_tab import _devtools_utils as devtools
+
+    tab = await k._get_kaleido_tab()
+    try:
+        for attempt in range(2):
+            for _ in range(polls):
+                answer = await devtools.exec_js_fn(tab.tab, tab._current_js_id, _PAGE_READY_JS)
+                if (answer.get("result") or {}).get("result", {}).get("value") is True:
+                    return
+                await asyncio.sleep(poll_s)
+            if attempt == 0:
+                await tab.reload()
+    finally:
+        await k.tabs_ready.put(tab)
+
+
 class _ChartSession:
     """One kaleido session (one headless Chromium) on its own event loop in a worker thread.
 
@@ -1078,6 +1108,7 @@ class _ChartSession:
         k = _kaleido_class()(n=1, mathjax=False, timeout=60)
         try:
             await k.open()
+            await _until_page_ready(k)
         except BaseException:
             with contextlib.suppress(Exception):
                 await k.close()
