@@ -88,6 +88,70 @@ def test_patients_are_kept_apart(store: Store) -> None:
     assert frame["sets"].to_list() == [r.rows_accepted, r.rows_accepted]
 
 
+def test_patients_counts_and_date_range_agree_with_the_tables(store: Store) -> None:
+    from tests.conftest import FIXTURES
+
+    store.ingest([STRONG_V1, FIXTURES / "hevy" / "hevy_messy.csv"], patient_id="p1", options=UTC)
+    store.ingest([FIXTURES / "pain" / "strong_v1_patient_pain.csv"], patient_id="p2", options=UTC)
+    store.upsert_patient("p3")  # no data at all
+    got = store.patients()
+    assert got["patient_id"].to_list() == ["p1", "p2", "p3"]
+
+    def per_patient(name: str, *aggs: pl.Expr, where: pl.Expr | None = None) -> pl.DataFrame:
+        frame = store.table(name)
+        frame = frame if where is None else frame.filter(where)
+        return frame.group_by("patient_id").agg(*aggs)
+
+    expected = (
+        got.select("patient_id")
+        .join(
+            per_patient(
+                "sessions",
+                pl.len().alias("sessions"),
+                pl.col("local_date").min().alias("s_lo"),
+                pl.col("local_date").max().alias("s_hi"),
+            ),
+            on="patient_id",
+            how="left",
+        )
+        .join(per_patient("sets", pl.len().alias("sets")), on="patient_id", how="left")
+        .join(
+            per_patient(
+                "pain_entries",
+                pl.len().alias("pain_entries"),
+                pl.col("local_date").min().alias("e_lo"),
+                pl.col("local_date").max().alias("e_hi"),
+            ),
+            on="patient_id",
+            how="left",
+        )
+        .join(
+            per_patient("outcome_measures", pl.len().alias("outcome_measures")), on="patient_id", how="left"
+        )
+        .join(
+            per_patient(
+                "quarantine", pl.len().alias("quarantined_errors"), where=pl.col("severity") == "error"
+            ),
+            on="patient_id",
+            how="left",
+        )
+        .join(per_patient("uploads", pl.len().alias("uploads")), on="patient_id", how="left")
+        .with_columns(
+            pl.min_horizontal("s_lo", "e_lo").alias("first_date"),
+            pl.max_horizontal("s_hi", "e_hi").alias("last_date"),
+        )
+    )
+    counts = ["sessions", "sets", "pain_entries", "outcome_measures", "quarantined_errors", "uploads"]
+    expected = expected.select(
+        "patient_id", *[pl.col(c).fill_null(0).cast(pl.Int64) for c in counts], "first_date", "last_date"
+    )
+    assert got.select(expected.columns).equals(expected)
+    p1, p2, p3 = got.iter_rows(named=True)
+    assert p1["sets"] > 0 and p1["quarantined_errors"] > 0 and p1["uploads"] == 2
+    assert p2["sets"] == 0 and p2["pain_entries"] == 230 and p2["first_date"] is not None
+    assert p3["uploads"] == 0 and p3["first_date"] is None and p3["last_date"] is None
+
+
 @pytest.mark.parametrize("pid", ["o'brien", "x' OR '1'='1", "p--1; DROP TABLE sets"])
 def test_duplicates_are_found_among_the_patient_s_own_rows_whatever_the_id(store: Store, pid: str) -> None:
     """The duplicate look-up is limited to the patient's rows (every key hashes the patient
