@@ -10,9 +10,11 @@ and nothing else does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +249,24 @@ def patient_figure(cfg: Settings, pid: str, start: dt.date | None, end: dt.date 
     figure, or None (``prom`` without questionnaire scores). The first (``pain``) is built
     from :func:`first_look` alone."""
     return _patient_figure(str(cfg.store_path), fingerprint(cfg.store_path), pid, start, end, name)
+
+
+def warm_first_look_soon(cfg: Settings, pid: str) -> None:
+    """Start computing the whole-log first look of ``pid`` and its pain chart (what the
+    patient page draws first) in a background thread, and return at once.
+
+    Called as Add opens the patient page: the page's own script run starts with the
+    sidebar and the title, then asks the cache for the same first look and finds it
+    computed, or waits for this thread (Streamlit computes a cached value once; other
+    callers wait for it) instead of starting again. An error is left for the page to show.
+    """
+    path, fp = str(cfg.store_path), fingerprint(cfg.store_path)
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            _patient_figure(path, fp, pid, None, None, tkd.PATIENT_FIGURES[0])
+
+    threading.Thread(target=warm, name=f"recovery-warm-{pid}", daemon=True).start()
 
 
 def added_banner(pid: str) -> None:
@@ -509,4 +529,5 @@ __all__ = [
     "sidebar_view",
     "table",
     "unmapped",
+    "warm_first_look_soon",
 ]

@@ -186,4 +186,5 @@ if st.button(label, type="primary", disabled=not good):
         ],
     )
     st.session_state[K.UPLOAD_NONCE] = nonce + 1
+    _state.warm_first_look_soon(cfg, pid)  # while the browser switches to the page
     st.switch_page("views/patient.py", query_params=_state.patient_link_params(pid))

@@ -327,6 +327,33 @@ def test_upload_shows_each_files_accounting_before_commit_then_commits(store: St
     assert any(b.label.endswith("(nothing new)") for b in at.button)
 
 
+def test_add_has_the_first_look_computed_once_while_the_patient_page_opens(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Add starts the patient's first look in a background thread as it opens the patient
+    # page; the page asks the cache for the same value and waits for that thread rather
+    # than computing it a second time (Streamlit computes a cached value once).
+    import threading
+    import time
+
+    computed: list[str] = []
+    first_look = tkd.patient_first_look
+
+    def slow_first_look(store_, pid, **kwargs):
+        computed.append(threading.current_thread().name)
+        time.sleep(0.5)  # long enough for the page to ask while the thread computes
+        return first_look(store_, pid, **kwargs)
+
+    monkeypatch.setattr(tkd, "patient_first_look", slow_first_look)
+    at = _upload_page("upload_06")
+    at.file_uploader[0].set_value(_files(REAL / "strong_v4_small.csv")).run()
+    next(b for b in at.button if b.label.startswith("Add 1 file(s) to upload_06")).click().run()
+    _ok(at)
+    assert at.title[0].value == "Patient upload_06"
+    assert len(_plotly_specs(at)) >= 5
+    assert computed == ["recovery-warm-upload_06"]
+
+
 def test_upload_of_a_refused_file_is_a_message_and_the_others_still_commit(store: Store) -> None:
     at = _upload_page("upload_02")
     bad = FIXTURES / "pain" / "pain_unknown_header.csv"
