@@ -102,44 +102,23 @@ def test_patients_counts_and_date_range_agree_with_the_tables(store: Store) -> N
         frame = frame if where is None else frame.filter(where)
         return frame.group_by("patient_id").agg(*aggs)
 
-    expected = (
-        got.select("patient_id")
-        .join(
-            per_patient(
-                "sessions",
-                pl.len().alias("sessions"),
-                pl.col("local_date").min().alias("s_lo"),
-                pl.col("local_date").max().alias("s_hi"),
-            ),
-            on="patient_id",
-            how="left",
-        )
-        .join(per_patient("sets", pl.len().alias("sets")), on="patient_id", how="left")
-        .join(
-            per_patient(
-                "pain_entries",
-                pl.len().alias("pain_entries"),
-                pl.col("local_date").min().alias("e_lo"),
-                pl.col("local_date").max().alias("e_hi"),
-            ),
-            on="patient_id",
-            how="left",
-        )
-        .join(
-            per_patient("outcome_measures", pl.len().alias("outcome_measures")), on="patient_id", how="left"
-        )
-        .join(
-            per_patient(
-                "quarantine", pl.len().alias("quarantined_errors"), where=pl.col("severity") == "error"
-            ),
-            on="patient_id",
-            how="left",
-        )
-        .join(per_patient("uploads", pl.len().alias("uploads")), on="patient_id", how="left")
-        .with_columns(
-            pl.min_horizontal("s_lo", "e_lo").alias("first_date"),
-            pl.max_horizontal("s_hi", "e_hi").alias("last_date"),
-        )
+    date_range = [pl.col("local_date").min().alias("lo"), pl.col("local_date").max().alias("hi")]
+    parts = [
+        per_patient("sessions", pl.len().alias("sessions"), *(e.name.prefix("s_") for e in date_range)),
+        per_patient("sets", pl.len().alias("sets")),
+        per_patient(
+            "pain_entries", pl.len().alias("pain_entries"), *(e.name.prefix("e_") for e in date_range)
+        ),
+        per_patient("outcome_measures", pl.len().alias("outcome_measures")),
+        per_patient("quarantine", pl.len().alias("quarantined_errors"), where=pl.col("severity") == "error"),
+        per_patient("uploads", pl.len().alias("uploads")),
+    ]
+    expected = got.select("patient_id")
+    for part in parts:
+        expected = expected.join(part, on="patient_id", how="left")
+    expected = expected.with_columns(
+        pl.min_horizontal("s_lo", "e_lo").alias("first_date"),
+        pl.max_horizontal("s_hi", "e_hi").alias("last_date"),
     )
     counts = ["sessions", "sets", "pain_entries", "outcome_measures", "quarantined_errors", "uploads"]
     expected = expected.select(
