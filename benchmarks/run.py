@@ -37,10 +37,14 @@ cohort
     ``--relations-patients K`` only the first K, extrapolated linearly to N and marked
     *extrapolated*) and the cohort table (``cohort.cohort_table`` given the session
     loads, days, daily pain and flags of the earlier stages, as
-    :func:`toolkit.analysis.summary.analyse_cohort` passes what it has computed). The baseline is a hand-written single-pass polars
-    ``group_by`` computing the same daily features (sessions, sets, volume per
-    patient-day); the ≤ 3× target applies to the daily-features stage (both the best of
-    3 runs; the sum keeps the stage's first run), ≤ 60 s to the sum of the stages.
+    :func:`toolkit.analysis.summary.analyse_cohort` passes what it has computed). The
+    baseline is the issue's "hand-written single-pass polars baseline that computes the
+    same daily features": ``daily_load``'s frame written as one plain polars query
+    (``benchmarks/_baseline.py``; a test checks it equals ``daily_load``). The ≤ 3×
+    target applies to the daily-features stage (both the best of 3 runs; the sum keeps
+    the stage's first run), ≤ 60 s to the sum of the stages. The stage is also shown
+    against the baseline used before 2026-12-02, a ``group_by`` of three simpler
+    features (sessions, all sets, Σ reps × weight per patient-day), for comparison.
 report
     Warm PDF render of demo patient ``spike_01`` (the logic of
     ``benchmarks/bench_report.py``): one cold render, then the median of 3 warm ones
@@ -425,25 +429,18 @@ def cohort_tables(n_patients: int, days: int) -> dict[str, pl.DataFrame]:
     return out
 
 
-def baseline_daily_features(sets: pl.DataFrame) -> pl.DataFrame:
-    """Hand-written single pass: sessions, sets and volume (Σ reps × kg) per patient-day."""
-    return sets.group_by("patient_id", "local_date").agg(
-        sessions=pl.col("session_id").n_unique(),
-        sets=pl.len(),
-        volume_kg=(pl.col("reps") * pl.col("weight_kg")).sum(),
-    )
-
-
 def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patients: int = 0) -> list[Figure]:
+    from benchmarks._baseline import daily_features_baseline, group_by_baseline
     from toolkit.analysis import cohort as ch
     from toolkit.analysis import flags as fl
     from toolkit.analysis import load as ld
     from toolkit.analysis import pain as pn
     from toolkit.analysis import relations as rl
+    from toolkit.ingest.catalogue import load_catalogue
 
     n, days = (20, 60) if smoke else (patients, 365)
     t = time.perf_counter()
@@ -466,13 +463,20 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
         print(f"  {name:<28} {stages[name]:8.2f} s   (peak RSS {_peak_rss_mib():,.0f} MiB)", flush=True)
         return result
 
-    base = []
-    for _ in range(3):
-        t = time.perf_counter()
-        baseline_daily_features(sets)
-        base.append(time.perf_counter() - t)
-    baseline = min(base)
+    catalogue = load_catalogue()
+
+    def best_of_3(fn: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    baseline = best_of_3(lambda: daily_features_baseline(sets, sessions, bodyweight, catalogue))
     print(f"  {'baseline (single pass)':<28} {baseline:8.2f} s   (best of 3)", flush=True)
+    simple = best_of_3(lambda: group_by_baseline(sets))
+    print(f"  {'group_by of 3 features':<28} {simple:8.2f} s   (best of 3)", flush=True)
 
     # As :func:`toolkit.analysis.summary.analyse_tables` does: the session loads are
     # computed once (inside the daily-features stage) and passed on to the later stages.
@@ -547,8 +551,19 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
             3,
             "ratio",
             baseline,
-            "baseline: single-pass polars group_by (sessions, sets, volume per patient-day); "
-            f"both best of 3 (stage: {', '.join(f'{r:.2f}' for r in repeats)} s)",
+            "baseline: the same daily features (daily_load's frame, tested equal) hand-written as one "
+            "plain polars query (benchmarks/_baseline.py); both best of 3 "
+            f"(stage: {', '.join(f'{r:.2f}' for r in repeats)} s)",
+        ),
+        Figure(
+            "cohort",
+            f"{label}: daily features vs a 3-feature group_by",
+            daily_best,
+            "s",
+            baseline=simple,
+            note="for comparison with runs before 2026-12-02, whose baseline this was: sessions, all sets "
+            "and Σ reps × weight per patient-day in one group_by (no counted-set, bodyweight or timed-set "
+            "rules, no sRPE, no calendar of rest and unlogged days); both best of 3",
         ),
         Figure("cohort", f"{label}: pain outcomes", stages["pain outcomes"], "s"),
         Figure("cohort", f"{label}: flags", stages["flags"], "s"),
@@ -561,7 +576,7 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
             "s",
             60,
             "value",
-            note=f"baseline single pass {baseline:.2f} s"
+            note=f"baseline single pass {baseline:.2f} s, group_by of 3 features {simple:.2f} s"
             + ("; includes " + relations_note if relations_note else ""),
         ),
         Figure("cohort", f"{label}: peak RSS of the benchmark process", _peak_rss_mib(), "MiB"),
@@ -825,8 +840,21 @@ WORK_NOTES: dict[str, str] = {
         "(and with it the check) made the stage 0.8 s faster (best of 4, alternated: 6.65 "
         "against 7.45 s), enough for ≤ 3× here; not done, because a collision of the first "
         "64-bit hash would then merge two exercises' load rules unseen (odds ~1e-10 for a "
-        "clinic's 100,000 distinct names; with the check ~1e-29). Next: a cheaper exact check "
-        "for the name triples, timed on a quiet machine; relations' dose aggregation."
+        "clinic's 100,000 distinct names; with the check ~1e-29). "
+        "Session 7 (2026-12-02, same Intel VM): exact name codes through categorical casts of the three "
+        "columns (one exact 64-bit key, no check needed) took 2.3–3.5 s against 1.4–2.2 s for the two "
+        "hashes with their check, so the triples keep the hashes. The baseline was then made the "
+        "issue's: until now it was one group_by of three simpler features (sessions, all sets and "
+        "Σ reps × weight per patient-day, no counted-set, bodyweight, assisted, machine or timed-set "
+        "rules, no sRPE, no calendar of rest and unlogged days), which is not 'a hand-written "
+        "single-pass polars baseline that computes the same daily features'. benchmarks/_baseline.py "
+        "computes daily_load's whole frame as one plain lazy polars query (string-key joins, group-bys, "
+        "windows; name rules once per distinct name) and is tested equal to daily_load on the log that "
+        "mixes every rule and on the benchmark's cohort. At 10,000 patients it takes 10.2–12.7 s with "
+        "polars' default (streaming) engine, 24–30 s with the in-memory one, against 6.5–7.7 s for the "
+        "stage: the stage's integer run keys, hashed name triples and integer calendar make it "
+        "1.5–1.9× faster than the plain query. The stage is still shown against the old group_by "
+        "(2.0–2.5 s here, ~3.2×) in its own row. Next: relations' dose aggregation."
     ),
     "report": (
         "Warm = a later render in the same process: imports done and the charts drawn in the "

@@ -50,3 +50,22 @@ def test_smoke_run_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> No
         assert head in printed
     if no_browser is not None:
         pytest.skip(f"every figure checked, but the dashboard one was not measured: {no_browser}")
+
+
+def test_cohort_baseline_computes_the_stage_s_daily_features() -> None:
+    """The daily-features target's baseline (issue 8: "computes the same daily features")
+    gives the stage's frame on the benchmark's own cohort (smoke size)."""
+    from polars.testing import assert_frame_equal
+
+    from benchmarks import _baseline, run
+    from toolkit.analysis import load
+    from toolkit.ingest.catalogue import load_catalogue
+
+    tb = run.cohort_tables(20, 60)
+    bodyweight = tb["patients"].select("patient_id", "bodyweight_kg")
+    stage = load.daily_load(
+        None, None, session_load=load.session_load(tb["sets"], tb["sessions"], bodyweight_kg=bodyweight)
+    )
+    assert stage.height > 20 * 50 and stage["rest_day"].any() and (stage["streak_days"] > 1).any()
+    got = _baseline.daily_features_baseline(tb["sets"], tb["sessions"], bodyweight, load_catalogue())
+    assert_frame_equal(got, stage, check_exact=False)

@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from toolkit.analysis import load
 from toolkit.exceptions import OptionError
+from toolkit.ingest.catalogue import load_catalogue
 
 D0 = dt.date(2024, 1, 1)  # a Monday
 
@@ -1031,3 +1032,20 @@ def test_weekly_load_and_acwr_same_for_shuffled_or_gappy_daily() -> None:
     filled = load.acwr(holes)
     assert filled.height == daily.height
     assert_frame_equal(filled.select("patient_id", "date"), daily.select("patient_id", "date"))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_benchmark_baseline_computes_the_same_daily_features(shuffle: bool) -> None:
+    """The cohort benchmark's baseline (issue 8: "a hand-written single-pass polars
+    baseline that computes the same daily features") gives daily_load's frame on the log
+    that mixes every rule."""
+    from benchmarks._baseline import daily_features_baseline
+
+    sets, sessions, bw = _random_log(13, shuffle)
+    got = daily_features_baseline(sets, sessions, bw, load_catalogue())
+    assert_frame_equal(got, load.daily_load(sets, sessions, bodyweight_kg=bw), check_exact=False)
+    assert_frame_equal(
+        daily_features_baseline(sets, sessions, bw, load_catalogue(), max_gap_days=3),
+        load.daily_load(sets, sessions, bodyweight_kg=bw, max_gap_days=3),
+        check_exact=False,
+    )
