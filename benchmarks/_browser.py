@@ -139,19 +139,36 @@ FIRST_CHART_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-pl
 # screen. The page keeps it across Streamlit's page changes (one document). Playwright's own
 # wait learns of that frame later: its answer goes through the driver, which competes for
 # the two cores with the server and Chromium still drawing the other charts (up to 0.5 s).
+# Also noted, on the same clock: the first frame that shows an enabled "Add … file(s) to …"
+# button (the app offers the click) and the first mouse press that reaches the page (the
+# click): the time between the two is the user's — here the harness's reaction through its
+# driver — not the app's (CLICK_WAIT).
 WATCH_FIRST_CHART = (
     """() => {
   window.__firstChartAt = null;
+  window.__addOfferedAt = null;
+  window.__pressedAt = null;
   const drawn = """
     + FIRST_CHART_DRAWN
     + """;
+  const offered = () => Array.from(document.querySelectorAll('button')).some(b =>
+    !b.disabled && b.offsetHeight > 0 && /^Add \\d+ file\\(s\\) to /.test(b.innerText.trim()));
   const tick = () => {
+    if (window.__addOfferedAt === null && offered()) window.__addOfferedAt = Date.now();
     if (drawn()) { window.__firstChartAt = Date.now(); return; }
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
+  document.addEventListener('mousedown', () => {
+    if (window.__pressedAt === null) window.__pressedAt = Date.now();
+  }, true);
 }"""
 )
+
+# Seconds from the first frame that offered the Add button to the press that reached the
+# page (after upload_and_open_charts); null when either was not seen.
+CLICK_WAIT = """() => (window.__addOfferedAt === null || window.__pressedAt === null)
+  ? null : (window.__pressedAt - window.__addOfferedAt) / 1000"""
 
 
 # True when the app has no script run in flight and shows no element left over from an
@@ -246,6 +263,16 @@ def upload_and_open_charts(
     if drawn_at is None:
         raise HarnessError(f"the page did not time its first chart for {patient_id}\n{_page_state(page)}")
     return drawn_at / 1000 - started
+
+
+def click_wait(page: Any) -> float:
+    """After :func:`upload_and_open_charts`: the seconds the page waited for the Add click,
+    from the first frame that offered the enabled button to the mouse press reaching the
+    page (the harness's reaction through its driver; a user's would be longer)."""
+    wait = page.evaluate(CLICK_WAIT)
+    if wait is None:
+        raise HarnessError(f"the page did not see the Add button offered and pressed\n{_page_state(page)}")
+    return float(wait)
 
 
 def _page_state(page: Any) -> str:
