@@ -136,7 +136,7 @@ def daily_features_baseline(
         .explode("date")
     )
     train = pl.col("sessions").is_not_null()
-    gap_run = train.cum_sum().over("patient_id")  # a training day and the rest-less days after it
+    gap_run = train.cum_sum().over("patient_id")  # a training day and the days without a session after it
     day = (
         calendar.join(per_day, on=["patient_id", "date"], how="left")
         .sort("patient_id", "date")
