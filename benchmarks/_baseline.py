@@ -13,7 +13,7 @@ triples, sorted-run aggregation, integer calendars) is used. ``tests/test_benchm
 checks that its output equals ``daily_load``'s.
 
 :func:`group_by_baseline` is the simpler query the benchmark used as its baseline until
-2026-12-02 (sessions, all sets and Σ reps × weight per patient-day, none of the rules,
+session 7 (2026-12-02; sessions, all sets and Σ reps × weight per patient-day, none of the rules,
 no calendar); its ratio is still printed, for comparison with earlier runs.
 """
 
