@@ -429,6 +429,16 @@ def cohort_tables(n_patients: int, days: int) -> dict[str, pl.DataFrame]:
     return out
 
 
+def _durations(fn: Callable[[], Any], n: int) -> list[float]:
+    """Seconds taken by each of ``n`` calls of ``fn``, in order."""
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
 def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -465,17 +475,9 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
 
     catalogue = load_catalogue()
 
-    def best_of_3(fn: Callable[[], Any]) -> float:
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
-
-    baseline = best_of_3(lambda: daily_features_baseline(sets, sessions, bodyweight, catalogue))
+    baseline = min(_durations(lambda: daily_features_baseline(sets, sessions, bodyweight, catalogue), 3))
     print(f"  {'baseline (single pass)':<28} {baseline:8.2f} s   (best of 3)", flush=True)
-    simple = best_of_3(lambda: group_by_baseline(sets))
+    simple = min(_durations(lambda: group_by_baseline(sets), 3))
     print(f"  {'group_by of 3 features':<28} {simple:8.2f} s   (best of 3)", flush=True)
 
     # As :func:`toolkit.analysis.summary.analyse_tables` does: the session loads are
@@ -487,11 +489,7 @@ def bench_cohort(smoke: bool, tmp: Path, patients: int = 10_000, relations_patie
     session_load, daily = stage("daily features", daily_features)
     # Against the baseline's best of 3, the stage's best of 3 (the end-to-end sum keeps
     # its first run, the one the later stages follow).
-    repeats = [stages["daily features"]]
-    for _ in range(2):
-        t = time.perf_counter()
-        daily_features()
-        repeats.append(time.perf_counter() - t)
+    repeats = [stages["daily features"], *_durations(daily_features, 2)]
     daily_best = min(repeats)
     print(
         f"  {'daily features (best of 3)':<28} {daily_best:8.2f} s   ({', '.join(f'{r:.2f}' for r in repeats)})"
@@ -598,11 +596,7 @@ def bench_report(smoke: bool, tmp: Path, **_: Any) -> list[Figure]:
     t = time.perf_counter()
     render_pdf(store, patient)
     cold = time.perf_counter() - t
-    warm = []
-    for _ in range(1 if smoke else 3):
-        t = time.perf_counter()
-        render_pdf(store, patient)
-        warm.append(time.perf_counter() - t)
+    warm = _durations(lambda: render_pdf(store, patient), 1 if smoke else 3)
     print(f"  cold {cold:.2f} s; warm {', '.join(f'{w:.2f}' for w in warm)} s", flush=True)
     return [
         Figure(
