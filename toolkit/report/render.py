@@ -43,11 +43,12 @@ import contextlib
 import datetime as dt
 import inspect
 import json
+import logging
 import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -1077,6 +1078,42 @@ async def _until_page_ready(k: Any, *, poll_s: float = 0.05, polls: int = 200) -
         await k.tabs_ready.put(tab)
 
 
+class _ShutdownReadNoise(logging.Filter):
+    """Drops choreographer's "JSONError decoding message. Ignoring" while a chart browser
+    is being shut down.
+
+    choreographer closes its pipe while its reader thread may still be reading; what
+    that last read returns (a cut message) is logged at ERROR with a traceback and then
+    ignored. At shutdown the images are already in hand, so that record is noise on the
+    user's terminal; while charts are drawn, the same record is kept (a garbled message
+    then is news).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closing = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def closing(self) -> Iterator[None]:
+        """While a browser shuts down. Call after choreographer is imported: it makes
+        its loggers of its own class, which an earlier ``logging.getLogger`` would stop."""
+        logging.getLogger("choreographer.channels.pipe").addFilter(self)  # added once, however often called
+        with self._lock:
+            self._closing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._closing -= 1
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self._closing and str(record.msg).startswith("JSONError decoding message"))
+
+
+_PIPE_NOISE = _ShutdownReadNoise()
+
+
 class _ChartSession:
     """One kaleido session (one headless Chromium) on its own event loop in a worker thread.
 
@@ -1110,7 +1147,7 @@ class _ChartSession:
             await k.open()
             await _until_page_ready(k)
         except BaseException:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), _PIPE_NOISE.closing():
                 await k.close()
             raise
         return k
@@ -1150,7 +1187,8 @@ class _ChartSession:
             k = None
         try:
             if k is not None:
-                await k.close()
+                with _PIPE_NOISE.closing():
+                    await k.close()
         finally:
             # What choreographer leaves running (its pipe reader) ends with the loop.
             current = asyncio.current_task()
