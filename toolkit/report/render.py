@@ -1021,63 +1021,6 @@ def _browser_gone(exc: BaseException) -> bool:
 _RELOAD_EVERY = 50  # figures drawn on one page load before kaleido's tab is reloaded
 
 
-@lru_cache(maxsize=1)
-def _kaleido_class() -> type:
-    """``kaleido.Kaleido`` reloading its tab every :data:`_RELOAD_EVERY` figures, not after
-    every figure.
-
-    kaleido reloads the page (and with it plotly.js, 4.7 MB of script) after each image:
-    ~0.3 s of Chromium CPU per chart, three quarters of what drawing a report's charts
-    cost. Plotly.toImage draws each figure in a fresh element and purges it, so nothing
-    carries over between images; the reload is kept, as a periodic clean slate. Should
-    kaleido rename the hook overridden here, it reloads after every figure again
-    (slower, not wrong); ``tests/report`` notices.
-    """
-    import kaleido
-
-    class _PrintKaleido(kaleido.Kaleido):  # type: ignore[misc]
-        _drawn = 0
-
-        async def _return_kaleido_tab(self, tab: Any) -> None:
-            self._drawn += 1
-            if self._drawn % _RELOAD_EVERY == 0:
-                await super()._return_kaleido_tab(tab)
-            else:
-                await self.tabs_ready.put(tab)
-
-    return _PrintKaleido
-
-
-_PAGE_READY_JS = "function() { return typeof kaleido_scopes === 'object' && typeof Plotly === 'object'; }"
-
-
-async def _until_page_ready(k: Any, *, poll_s: float = 0.05, polls: int = 200) -> None:
-    """Wait until the page of kaleido's tab has run its scripts (kaleido_scopes.js, plotly.js).
-
-    kaleido 1.5 can hand out a new tab before that: its wait for the page's load event can
-    be answered by the blank page the tab opened with. On a busy machine the first figure
-    then failed with "ReferenceError: kaleido_scopes is not defined" (seen about once in 20
-    reports in a fresh browser while the test suite ran). Checked in the tab's own
-    JavaScript context every ``poll_s``; a page still not ready after ``polls`` checks (10 s)
-    is reloaded once (kaleido's reload waits for the new page), and after as many again
-    the figures are left to fail visibly, chart by chart.
-    """
-    from kaleido._kaleido_tab import _devtools_utils as devtools
-
-    tab = await k._get_kaleido_tab()
-    try:
-        for attempt in range(2):
-            for _ in range(polls):
-                answer = await devtools.exec_js_fn(tab.tab, tab._current_js_id, _PAGE_READY_JS)
-                if (answer.get("result") or {}).get("result", {}).get("value") is True:
-                    return
-                await asyncio.sleep(poll_s)
-            if attempt == 0:
-                await tab.reload()
-    finally:
-        await k.tabs_ready.put(tab)
-
-
 class _ShutdownReadNoise(logging.Filter):
     """Drops choreographer's "JSONError decoding message. Ignoring" while a chart browser
     is being shut down.
@@ -1114,6 +1057,68 @@ class _ShutdownReadNoise(logging.Filter):
 _PIPE_NOISE = _ShutdownReadNoise()
 
 
+@lru_cache(maxsize=1)
+def _kaleido_class() -> type:
+    """``kaleido.Kaleido`` reloading its tab every :data:`_RELOAD_EVERY` figures, not after
+    every figure.
+
+    kaleido reloads the page (and with it plotly.js, 4.7 MB of script) after each image:
+    ~0.3 s of Chromium CPU per chart, three quarters of what drawing a report's charts
+    cost. Plotly.toImage draws each figure in a fresh element and purges it, so nothing
+    carries over between images; the reload is kept, as a periodic clean slate. Should
+    kaleido rename the hook overridden here, it reloads after every figure again
+    (slower, not wrong); ``tests/report`` notices. Its close is quiet about the cut read
+    of choreographer's reader (:class:`_ShutdownReadNoise`).
+    """
+    import kaleido
+
+    class _PrintKaleido(kaleido.Kaleido):  # type: ignore[misc]
+        _drawn = 0
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            self._drawn += 1
+            if self._drawn % _RELOAD_EVERY == 0:
+                await super()._return_kaleido_tab(tab)
+            else:
+                await self.tabs_ready.put(tab)
+
+        async def close(self) -> None:
+            with _PIPE_NOISE.closing():
+                await super().close()
+
+    return _PrintKaleido
+
+
+_PAGE_READY_JS = "function() { return typeof kaleido_scopes === 'object' && typeof Plotly === 'object'; }"
+
+
+async def _until_page_ready(k: Any, *, poll_s: float = 0.05, polls: int = 200) -> None:
+    """Wait until the page of kaleido's tab has run its scripts (kaleido_scopes.js, plotly.js).
+
+    kaleido 1.5 can hand out a new tab before that: its wait for the page's load event can
+    be answered by the blank page the tab opened with. On a busy machine the first figure
+    then failed with "ReferenceError: kaleido_scopes is not defined" (seen about once in 20
+    reports in a fresh browser while the test suite ran). Checked in the tab's own
+    JavaScript context every ``poll_s``; a page still not ready after ``polls`` checks (10 s)
+    is reloaded once (kaleido's reload waits for the new page), and after as many again
+    the figures are left to fail visibly, chart by chart.
+    """
+    from kaleido._kaleido_tab import _devtools_utils as devtools
+
+    tab = await k._get_kaleido_tab()
+    try:
+        for attempt in range(2):
+            for _ in range(polls):
+                answer = await devtools.exec_js_fn(tab.tab, tab._current_js_id, _PAGE_READY_JS)
+                if (answer.get("result") or {}).get("result", {}).get("value") is True:
+                    return
+                await asyncio.sleep(poll_s)
+            if attempt == 0:
+                await tab.reload()
+    finally:
+        await k.tabs_ready.put(tab)
+
+
 class _ChartSession:
     """One kaleido session (one headless Chromium) on its own event loop in a worker thread.
 
@@ -1147,7 +1152,7 @@ class _ChartSession:
             await k.open()
             await _until_page_ready(k)
         except BaseException:
-            with contextlib.suppress(Exception), _PIPE_NOISE.closing():
+            with contextlib.suppress(Exception):
                 await k.close()
             raise
         return k
@@ -1187,8 +1192,7 @@ class _ChartSession:
             k = None
         try:
             if k is not None:
-                with _PIPE_NOISE.closing():
-                    await k.close()
+                await k.close()
         finally:
             # What choreographer leaves running (its pipe reader) ends with the loop.
             current = asyncio.current_task()
